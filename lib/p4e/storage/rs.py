@@ -1,0 +1,204 @@
+"""The `rs` engine: Spark writes Parquet in parallel, delta-rs commits it atomically.
+
+Write: the executors write the DataFrame as Parquet into a fresh folder inside
+the table (`<table>/data-<uuid>/<part>=<value>/...`); the driver lists the
+files, reads their footers for row counts, and commits them as add actions in
+one delta-rs transaction. Nothing member-level passes through the driver. If
+the Spark job or the commit fails, the folder is deleted and no version is
+committed, so readers keep seeing the previous one.
+
+Read: the snapshot's add actions give the files and their partition values;
+Spark reads the files of each partition and restores the partition columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from functools import reduce
+from typing import Any
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
+from pyarrow import fs as pafs
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+from pyspark.sql.types import StructType
+
+from p4e.errors import ConcurrentWriteConflict, P4eError, TableNotFound
+from p4e.storage.base import DeltaStore, PartitionValues, WriteMode
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+
+
+class RsStore(DeltaStore):
+    """Delta tables through delta-rs, with Spark doing the Parquet I/O."""
+
+    name = "rs"
+
+    def exists(self, path: str) -> bool:
+        return DeltaTable.is_deltatable(_uri(path))
+
+    def _table(self, path: str, version: int | None = None) -> DeltaTable:
+        try:
+            return DeltaTable(_uri(path), version=version)
+        except TableNotFoundError as exc:
+            raise TableNotFound(f"no Delta table at {path}") from exc
+
+    def version(self, path: str) -> int:
+        return self._table(path).version()
+
+    def history(self, path: str) -> list[dict[str, Any]]:
+        return self._table(path).history()
+
+    def schema(self, path: str) -> tuple[StructType, list[str]]:
+        table = self._table(path)
+        return _spark_schema(table), list(table.metadata().partition_columns)
+
+    def read(self, path: str, version: int | None = None) -> DataFrame:
+        table = self._table(path, version)
+        features = set(table.protocol().reader_features or []) & UNSUPPORTED_READER_FEATURES
+        if features:
+            raise P4eError(
+                f"{path} uses Delta reader features {sorted(features)} that the rs engine "
+                "does not read; use storage.engine 'spark'"
+            )
+        schema = _spark_schema(table)
+        partitions = list(table.metadata().partition_columns)
+        data_schema = StructType([f for f in schema.fields if f.name not in partitions])
+        root = table.table_uri.rstrip("/")
+        actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+        if not actions:
+            return self.spark.createDataFrame([], schema)
+        groups: dict[tuple, list[str]] = {}
+        for action in actions:
+            key = tuple(action[f"partition.{p}"] for p in partitions)
+            groups.setdefault(key, []).append(f"{root}/{action['path']}")
+        parts = [
+            self.spark.read.schema(data_schema)
+            .parquet(*files)
+            .select(
+                *[F.col(f.name) for f in data_schema.fields],
+                *[
+                    F.lit(value).cast(schema[p].dataType).alias(p)
+                    for p, value in zip(partitions, key, strict=True)
+                ],
+            )
+            for key, files in sorted(groups.items(), key=lambda kv: repr(kv[0]))
+        ]
+        return reduce(DataFrame.unionByName, parts).select(*schema.names)
+
+    def _write(
+        self,
+        df: DataFrame,
+        path: str,
+        mode: WriteMode,
+        partition_by: list[str],
+        replace_where: PartitionValues | None,
+    ) -> int:
+        root = _uri(path)
+        folder = f"data-{uuid.uuid4().hex}"
+        staging = f"{root}/{folder}"
+        filesystem, fs_root = pafs.FileSystem.from_uri(root)
+        try:
+            df.write.mode("errorifexists").partitionBy(*partition_by).parquet(staging)
+            actions = _add_actions(filesystem, f"{fs_root}/{folder}", folder, partition_by)
+            _check_partition_values(actions, replace_where, path)
+            schema = DeltaSchema.from_arrow(to_arrow_schema(df.schema))
+            if not DeltaTable.is_deltatable(root):
+                create_table_with_add_actions(
+                    root, schema, actions, mode="error", partition_by=partition_by or None
+                )
+            else:
+                filters = (
+                    [(k, "=", _partition_string(v)) for k, v in replace_where.items()]
+                    if replace_where
+                    else None
+                )
+                DeltaTable(root).create_write_transaction(
+                    actions, mode, schema, partition_by or None, filters
+                )
+        except CommitFailedError as exc:
+            _delete_quietly(filesystem, f"{fs_root}/{folder}")
+            raise ConcurrentWriteConflict(
+                f"another writer committed to {path} first; nothing was written ({exc})"
+            ) from exc
+        except BaseException:
+            _delete_quietly(filesystem, f"{fs_root}/{folder}")
+            raise
+        return DeltaTable(root).version()
+
+
+def _uri(path: str) -> str:
+    """Absolute URI-or-path for delta-rs and pyarrow (local paths made absolute)."""
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _spark_schema(table: DeltaTable) -> StructType:
+    return from_arrow_schema(pa.schema(table.schema().to_arrow()))
+
+
+def _add_actions(
+    filesystem: pafs.FileSystem, staging: str, folder: str, partition_by: list[str]
+) -> list[AddAction]:
+    """One add action per Parquet file Spark wrote under `staging`."""
+    infos = filesystem.get_file_info(pafs.FileSelector(staging, recursive=True))
+    now_ms = int(time.time() * 1000)
+    actions = []
+    for info in sorted(infos, key=lambda i: i.path):
+        if info.type != pafs.FileType.File or not info.base_name.endswith(".parquet"):
+            continue
+        relative = info.path[len(staging) :].lstrip("/")
+        dirs = relative.split("/")[:-1]
+        values = dict(d.split("=", 1) for d in dirs)
+        partition_values = {
+            p: (None if values[p] == HIVE_NULL else unquote(values[p])) for p in partition_by
+        }
+        with filesystem.open_input_file(info.path) as handle:
+            rows = pq.read_metadata(handle).num_rows
+        actions.append(
+            AddAction(
+                path=f"{folder}/{relative}",
+                size=info.size,
+                partition_values=partition_values,
+                modification_time=now_ms,
+                data_change=True,
+                stats=json.dumps({"numRecords": rows}),
+            )
+        )
+    return actions
+
+
+def _partition_string(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _check_partition_values(
+    actions: list[AddAction], replace_where: PartitionValues | None, path: str
+) -> None:
+    """Refuse a partition overwrite whose rows fall outside the partition it replaces."""
+    if not replace_where:
+        return
+    want = {k: _partition_string(v) for k, v in replace_where.items()}
+    for action in actions:
+        have = {k: action.partition_values[k] for k in want}
+        if have != want:
+            raise P4eError(
+                f"cannot replace {want} in {path}: the data holds rows of partition {have}"
+            )
+
+
+def _delete_quietly(filesystem: pafs.FileSystem, folder: str) -> None:
+    try:
+        filesystem.delete_dir(folder)
+    except (FileNotFoundError, OSError):
+        pass

@@ -1,0 +1,45 @@
+"""One local Spark session for the whole test run, configured for speed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from p4e.config import Config, load_config
+from p4e.session import build_session
+from p4e.storage import open_store
+
+TEST_SPARK_CONF = {
+    "spark.master": "local[2]",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "2g",
+    "spark.log.level": "ERROR",
+    "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def base_config() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def spark(base_config):
+    session = build_session(base_config, TEST_SPARK_CONF)
+    yield session
+
+
+@pytest.fixture()
+def cfg(base_config, tmp_path: Path) -> Config:
+    """The shipped configuration with a fresh lakehouse under the test's tmp folder."""
+    return base_config.with_overrides(lakehouse=str(tmp_path / "lakehouse"))
+
+
+@pytest.fixture()
+def store(spark, cfg):
+    return open_store(spark, cfg)
