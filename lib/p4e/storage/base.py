@@ -99,7 +99,8 @@ class DeltaStore(abc.ABC):
             check_schema(df.schema, table_schema, path)
             if partition_by and partition_by != table_partitions:
                 raise SchemaMismatch(
-                    f"{path} is partitioned by {table_partitions}, the write asks for {partition_by}"
+                    f"{path} is partitioned by {table_partitions}; the write asks for "
+                    f"{partition_by}"
                 )
             partition_by = table_partitions
         return self._write(df, path, mode, partition_by, replace_where)

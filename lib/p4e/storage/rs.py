@@ -13,17 +13,19 @@ Spark reads the files of each partition and restores the partition columns.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
@@ -37,6 +39,7 @@ from p4e.errors import ConcurrentWriteConflict, P4eError, TableNotFound
 from p4e.storage.base import DeltaStore, PartitionValues, WriteMode
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+WRITE_ID_KEY = "p4e.write_id"
 UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
 
 
@@ -105,42 +108,132 @@ class RsStore(DeltaStore):
         partition_by: list[str],
         replace_where: PartitionValues | None,
     ) -> int:
+        staged = self.stage(df, path, partition_by, replace_where)
+        return self.commit(staged, mode, replace_where)
+
+    def stage(
+        self,
+        df: DataFrame,
+        path: str,
+        partition_by: list[str],
+        replace_where: PartitionValues | None = None,
+    ) -> StagedWrite:
+        """Pin the table's current snapshot, then let Spark write the Parquet files."""
         root = _uri(path)
-        folder = f"data-{uuid.uuid4().hex}"
-        staging = f"{root}/{folder}"
+        snapshot = DeltaTable(root) if DeltaTable.is_deltatable(root) else None
         filesystem, fs_root = pafs.FileSystem.from_uri(root)
+        staged = StagedWrite(
+            path,
+            root,
+            f"data-{uuid.uuid4().hex}",
+            filesystem,
+            fs_root,
+            snapshot,
+            snapshot.schema() if snapshot is not None else _nullable_delta_schema(df.schema),
+            partition_by,
+        )
         try:
-            df.write.mode("errorifexists").partitionBy(*partition_by).parquet(staging)
-            actions = _add_actions(filesystem, f"{fs_root}/{folder}", folder, partition_by)
-            _check_partition_values(actions, replace_where, path)
-            schema = DeltaSchema.from_arrow(to_arrow_schema(df.schema))
-            if not DeltaTable.is_deltatable(root):
+            df.write.mode("errorifexists").partitionBy(*partition_by).parquet(
+                f"{root}/{staged.folder}"
+            )
+            staged.actions = _add_actions(
+                filesystem, staged.local_folder, staged.folder, partition_by
+            )
+            _check_partition_values(staged.actions, replace_where, path)
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    def commit(
+        self, staged: StagedWrite, mode: WriteMode, replace_where: PartitionValues | None = None
+    ) -> int:
+        """Commit staged files in one transaction against the pinned snapshot.
+
+        Raises:
+            ConcurrentWriteConflict: a conflicting commit landed after the snapshot.
+        """
+        try:
+            if staged.snapshot is None:
                 create_table_with_add_actions(
-                    root, schema, actions, mode="error", partition_by=partition_by or None
+                    staged.root,
+                    staged.schema,
+                    staged.actions,
+                    mode="error",
+                    partition_by=staged.partition_by or None,
+                    commit_properties=staged.commit_properties,
                 )
             else:
+                _refuse_stale_overwrite(staged, mode)
                 filters = (
                     [(k, "=", _partition_string(v)) for k, v in replace_where.items()]
                     if replace_where
                     else None
                 )
-                DeltaTable(root).create_write_transaction(
-                    actions, mode, schema, partition_by or None, filters
+                staged.snapshot.create_write_transaction(
+                    staged.actions,
+                    mode,
+                    staged.schema,
+                    staged.partition_by or None,
+                    filters,
+                    commit_properties=staged.commit_properties,
                 )
-        except CommitFailedError as exc:
-            _delete_quietly(filesystem, f"{fs_root}/{folder}")
-            raise ConcurrentWriteConflict(
-                f"another writer committed to {path} first; nothing was written ({exc})"
-            ) from exc
-        except BaseException:
-            _delete_quietly(filesystem, f"{fs_root}/{folder}")
+        except BaseException as exc:
+            staged.discard()
+            lost_create_race = staged.snapshot is None and "already exists" in str(exc)
+            if isinstance(exc, CommitFailedError) or lost_create_race:
+                raise ConcurrentWriteConflict(
+                    f"another writer committed to {staged.path} first; nothing was written ({exc})"
+                ) from exc
             raise
-        return DeltaTable(root).version()
+        return staged.committed_version()
+
+
+@dataclass
+class StagedWrite:
+    """Parquet files written for one commit that has not happened yet."""
+
+    path: str
+    root: str
+    folder: str
+    filesystem: pafs.FileSystem
+    fs_root: str
+    snapshot: DeltaTable | None
+    schema: DeltaSchema
+    partition_by: list[str]
+    actions: list[AddAction] = field(default_factory=list)
+
+    @property
+    def commit_properties(self) -> CommitProperties:
+        """Tags the commit with the staging folder so its version can be found again."""
+        return CommitProperties(custom_metadata={WRITE_ID_KEY: self.folder})
+
+    def committed_version(self) -> int:
+        """The version of this write's commit (exact even if others committed since)."""
+        for entry in DeltaTable(self.root).history(limit=50):
+            if entry.get(WRITE_ID_KEY) == self.folder:
+                return int(entry["version"])
+        raise P4eError(f"commit of {self.folder} not found in the history of {self.path}")
+
+    @property
+    def local_folder(self) -> str:
+        return f"{self.fs_root}/{self.folder}"
+
+    def discard(self) -> None:
+        """Delete the staged files (best effort; uncommitted files are harmless anyway)."""
+        with contextlib.suppress(OSError):
+            self.filesystem.delete_dir(self.local_folder)
 
 
 def _uri(path: str) -> str:
     """Absolute URI-or-path for delta-rs and pyarrow (local paths made absolute)."""
     return path if "://" in path else os.path.abspath(path)
+
+
+def _nullable_delta_schema(schema: StructType) -> DeltaSchema:
+    """Delta schema of a new table: the DataFrame's columns, all nullable as Delta expects."""
+    arrow = to_arrow_schema(schema, timezone="UTC")
+    return DeltaSchema.from_arrow(pa.schema([f.with_nullable(True) for f in arrow]))
 
 
 def _spark_schema(table: DeltaTable) -> StructType:
@@ -197,8 +290,17 @@ def _check_partition_values(
             )
 
 
-def _delete_quietly(filesystem: pafs.FileSystem, folder: str) -> None:
-    try:
-        filesystem.delete_dir(folder)
-    except (FileNotFoundError, OSError):
-        pass
+def _refuse_stale_overwrite(staged: StagedWrite, mode: WriteMode) -> None:
+    """An overwrite replaces what its snapshot saw; refuse it if others committed since.
+
+    delta-rs lets such an overwrite succeed beside a concurrent append (both sets of
+    rows survive), which is not what either writer meant.
+    """
+    if mode != "overwrite" or staged.snapshot is None:
+        return
+    latest = DeltaTable(staged.root).version()
+    if latest != staged.snapshot.version():
+        raise ConcurrentWriteConflict(
+            f"another writer committed to {staged.path} (version {latest}) after this overwrite "
+            f"read version {staged.snapshot.version()}; nothing was written"
+        )

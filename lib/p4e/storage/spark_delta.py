@@ -22,7 +22,9 @@ def delta_spark_available(spark: SparkSession) -> bool:
         return "DeltaSparkSessionExtension" in (spark.conf.get("spark.sql.extensions", "") or "")
     try:
         jvm.java.lang.Class.forName(
-            "io.delta.tables.DeltaTable", False, jvm.java.lang.Thread.currentThread().getContextClassLoader()
+            "io.delta.tables.DeltaTable",
+            False,
+            jvm.java.lang.Thread.currentThread().getContextClassLoader(),
         )
     except Exception:  # py4j wraps ClassNotFoundException
         return False
