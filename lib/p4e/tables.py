@@ -6,10 +6,59 @@ with the same schema, to `<lakehouse>/silver/<table>`.
 
 from __future__ import annotations
 
-from pyspark.sql.types import StructType
+import re
 
-RAW_SCHEMAS: dict[str, StructType] = {
-    name: StructType.fromDDL(ddl)
+from pyspark.sql import types as T
+
+_PRIMITIVES: dict[str, T.DataType] = {
+    "STRING": T.StringType(),
+    "BOOLEAN": T.BooleanType(),
+    "INT": T.IntegerType(),
+    "BIGINT": T.LongType(),
+    "DOUBLE": T.DoubleType(),
+    "DATE": T.DateType(),
+    "TIMESTAMP": T.TimestampType(),
+}
+
+
+def ddl_schema(ddl: str) -> T.StructType:
+    """Parse "name TYPE, ..." into a StructType without a Spark session.
+
+    `StructType.fromDDL` needs a live session, which module-level schemas must not.
+    Types: STRING, BOOLEAN, INT, BIGINT, DOUBLE, DATE, TIMESTAMP, DECIMAL(p,s), and
+    ARRAY<T> / MAP<K,V> of those.
+    """
+    fields = (field.strip().split(" ", 1) for field in _split_top(ddl))
+    return T.StructType([T.StructField(name, _ddl_type(kind.strip())) for name, kind in fields])
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on the commas outside angle brackets and parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "<(") - (char in ">)")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
+def _ddl_type(kind: str) -> T.DataType:
+    upper = kind.upper()
+    if upper in _PRIMITIVES:
+        return _PRIMITIVES[upper]
+    if match := re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", upper):
+        return T.DecimalType(int(match[1]), int(match[2]))
+    if upper.startswith("ARRAY<") and upper.endswith(">"):
+        return T.ArrayType(_ddl_type(kind[6:-1].strip()))
+    if upper.startswith("MAP<") and upper.endswith(">"):
+        key, value = _split_top(kind[4:-1])
+        return T.MapType(_ddl_type(key.strip()), _ddl_type(value.strip()))
+    raise ValueError(f"unsupported type in schema DDL: {kind!r}")
+
+
+RAW_SCHEMAS: dict[str, T.StructType] = {
+    name: ddl_schema(ddl)
     for name, ddl in {
         "provider_groups": "group_id STRING, group_name STRING",
         "members": (
@@ -33,7 +82,7 @@ RAW_SCHEMAS: dict[str, StructType] = {
 }
 
 # Planted truth the generator writes beside the inputs (not an input of the pipeline).
-TRUTH_SCHEMA = StructType.fromDDL(
+TRUTH_SCHEMA = ddl_schema(
     "group_id STRING, scenario STRING, measure_id STRING, year INT, category STRING, rate DOUBLE"
 )
 

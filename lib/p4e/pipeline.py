@@ -1,0 +1,110 @@
+"""The pipeline steps in order, and the run that executes them and logs to `gold/job_runs`.
+
+Each step is `run(ctx)` of its module. A run shares one RunContext, so a later
+step reads exactly the table versions an earlier step wrote; the run log records
+every version read and written, row counts, timings, and the error of a failed run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from p4e import __version__
+from p4e.config import Config
+from p4e.context import RunContext
+from p4e.errors import P4eError
+from p4e.runlog import RunRecord, write_run
+
+log = logging.getLogger("p4e")
+
+# Step name -> module whose `run(ctx)` executes it, in pipeline order.
+STEPS: dict[str, str] = {
+    "validate": "p4e.validation",
+    "demographics": "p4e.demographics",
+    "measures": "p4e.measures",
+    "rates": "p4e.stats",
+}
+
+
+def step_function(name: str) -> Callable[[RunContext], Any]:
+    """The `run(ctx)` of step `name`.
+
+    Raises:
+        P4eError: the step name is unknown, listing the known ones.
+    """
+    if name not in STEPS:
+        raise P4eError(f"unknown step {name!r}; steps are: {', '.join(STEPS)}, nightly")
+    return importlib.import_module(STEPS[name]).run
+
+
+def run_steps(
+    spark: SparkSession, cfg: Config, steps: Sequence[str], *, run_id: str | None = None
+) -> RunRecord:
+    """Run `steps` in order in one context and append the outcome to `gold/job_runs`.
+
+    Returns:
+        The run record written (status "succeeded").
+
+    Raises:
+        Exception: whatever a step raised, after the failed run was logged.
+    """
+    functions = [(name, step_function(name)) for name in steps]
+    ctx = RunContext.create(spark, cfg, run_id or uuid.uuid4().hex)
+    record = RunRecord(
+        run_id=ctx.run_id,
+        steps=list(steps),
+        started_at=_now(),
+        config_hash=cfg.digest(),
+        code_version=__version__,
+    )
+    try:
+        for name, function in functions:
+            started = time.perf_counter()
+            log.info("step %s: started", name)
+            result = function(ctx)
+            seconds = time.perf_counter() - started
+            record.step_seconds[name] = round(seconds, 3)
+            record.row_counts.update(_row_counts(name, result))
+            log.info("step %s: done in %.1f s%s", name, seconds, _summary(result))
+        record.status = "succeeded"
+    except BaseException as exc:
+        record.status = "failed"
+        record.error = f"{type(exc).__name__}: {exc}"[:4000]
+        raise
+    finally:
+        record.ended_at = _now()
+        record.versions_read = dict(ctx.versions_read)
+        record.versions_written = dict(ctx.versions_written)
+        write_run(ctx, record)
+        log.info("run %s %s; logged to %s", ctx.run_id, record.status, ctx.path("gold", "job_runs"))
+    return record
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _row_counts(step: str, result: Any) -> dict[str, int]:
+    """Flatten a step's returned counts ({table: n} or {table: {kind: n}}) for the log."""
+    if not isinstance(result, dict):
+        return {}
+    flat: dict[str, int] = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            flat.update({f"{step}.{key}.{k}": int(v) for k, v in value.items()})
+        elif isinstance(value, int):
+            flat[f"{step}.{key}"] = value
+    return flat
+
+
+def _summary(result: Any) -> str:
+    counts = _row_counts("", result)
+    return "" if not counts else " (" + ", ".join(f"{k[1:]}={v}" for k, v in counts.items()) + ")"

@@ -1,0 +1,41 @@
+"""The run log `gold/job_runs`: one row per pipeline run, succeeded or failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from p4e.context import RunContext
+from p4e.tables import ddl_schema
+
+JOB_RUNS_SCHEMA = ddl_schema(
+    "run_id STRING, status STRING, started_at TIMESTAMP, ended_at TIMESTAMP, "
+    "steps ARRAY<STRING>, step_seconds MAP<STRING, DOUBLE>, config_hash STRING, "
+    "code_version STRING, versions_read MAP<STRING, BIGINT>, "
+    "versions_written MAP<STRING, BIGINT>, row_counts MAP<STRING, BIGINT>, error STRING"
+)
+
+
+@dataclass
+class RunRecord:
+    """What a run did; written as one row of `gold/job_runs` when the run ends."""
+
+    run_id: str
+    steps: list[str]
+    started_at: dt.datetime
+    config_hash: str
+    code_version: str
+    status: str = "running"
+    ended_at: dt.datetime | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    versions_read: dict[str, int] = field(default_factory=dict)
+    versions_written: dict[str, int] = field(default_factory=dict)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+def write_run(ctx: RunContext, record: RunRecord) -> int:
+    """Append `record` to `gold/job_runs`; returns the committed version."""
+    row = tuple(record.__dict__[name] for name in JOB_RUNS_SCHEMA.names)
+    df = ctx.spark.createDataFrame([row], JOB_RUNS_SCHEMA)
+    return ctx.store.write(df, ctx.path("gold", "job_runs"), "append")
