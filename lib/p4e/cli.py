@@ -94,8 +94,11 @@ def _generate(cfg: Config, args: argparse.Namespace) -> int:
 
 def _run(cfg: Config, args: argparse.Namespace) -> int:
     spark = build_session(cfg)
+    if args.contract and args.step not in ("settle", "nightly"):
+        raise P4eError("--contract applies to the settle step only")
     steps = list(STEPS) if args.step == "nightly" else [args.step]
-    run_steps(spark, cfg, steps)
+    options = {"settle": {"contract_ids": args.contract}} if args.contract else {}
+    run_steps(spark, cfg, steps, options=options)
     return 0
 
 

@@ -1,8 +1,10 @@
 """The pipeline steps in order, and the run that executes them and logs to `gold/job_runs`.
 
 Each step is `run(ctx)` of its module. A run shares one RunContext, so a later
-step reads exactly the table versions an earlier step wrote; the run log records
-every version read and written, row counts, timings, and the error of a failed run.
+step reads exactly the table versions an earlier step wrote. The run log gets a
+`running` row when a run starts and a final row (`succeeded` or `failed`, with
+every version read and written, row counts, timings and the error) when it
+ends; a run with only its `running` row was killed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import importlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -31,6 +33,7 @@ STEPS: dict[str, str] = {
     "demographics": "p4e.demographics",
     "measures": "p4e.measures",
     "rates": "p4e.stats",
+    "settle": "p4e.settlement",
 }
 
 
@@ -46,9 +49,21 @@ def step_function(name: str) -> Callable[[RunContext], Any]:
 
 
 def run_steps(
-    spark: SparkSession, cfg: Config, steps: Sequence[str], *, run_id: str | None = None
+    spark: SparkSession,
+    cfg: Config,
+    steps: Sequence[str],
+    *,
+    run_id: str | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunRecord:
     """Run `steps` in order in one context and append the outcome to `gold/job_runs`.
+
+    Args:
+        spark: session.
+        cfg: configuration; `years` are the measurement years the steps compute.
+        steps: step names, in the order to run them.
+        run_id: id of the run in the log (a new UUID when None).
+        options: step name -> keyword arguments of its `run` (e.g. settle's contract_ids).
 
     Returns:
         The run record written (status "succeeded").
@@ -65,11 +80,12 @@ def run_steps(
         config_hash=cfg.digest(),
         code_version=__version__,
     )
+    write_run(ctx, record)  # a run killed before it ends stays visible as "running"
     try:
         for name, function in functions:
             started = time.perf_counter()
             log.info("step %s: started", name)
-            result = function(ctx)
+            result = function(ctx, **(options or {}).get(name, {}))
             seconds = time.perf_counter() - started
             record.step_seconds[name] = round(seconds, 3)
             record.row_counts.update(_row_counts(name, result))

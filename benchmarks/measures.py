@@ -1,0 +1,72 @@
+"""Benchmark of the measure step: time `p4e.measures.run` on generated lakehouses.
+
+For each member count: generate a lakehouse (`p4e.generate.generate_lakehouse`),
+copy raw inputs to silver (the measure step reads silver; validation is not
+timed here), then time the measure step over every configured year, writing
+gold/member_measures. Prints the times and the growth ratio between sizes.
+
+    .venv/bin/python benchmarks/measures.py --members 100000,1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from pathlib import Path
+
+from p4e.config import load_config
+from p4e.session import build_session
+
+INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", default="100000,1000000", help="comma-separated sizes")
+    parser.add_argument("--seed", type=int, default=20230101)
+    parser.add_argument("--config", default=None, help="main configuration (default: shipped)")
+    parser.add_argument("--workdir", default=None, help="lakehouses go here (default: a tmp dir)")
+    parser.add_argument("--master", default=None, help="Spark master, e.g. local[2]")
+    parser.add_argument("--driver-memory", default="4g", help="local driver JVM memory")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.members.split(",") if s.strip()]
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="p4e-bench-measures-"))
+
+    base = load_config(args.config)
+    extra = {"spark.driver.memory": args.driver_memory}
+    if args.master:
+        extra["spark.master"] = args.master
+    spark = build_session(base, extra)
+    # Imported after the session exists: p4e.tables parses its schemas with it.
+    from p4e.context import RunContext
+    from p4e.generate import generate_lakehouse
+    from p4e.measures import run
+
+    timings: list[tuple[int, float, int]] = []
+    for n in sizes:
+        cfg = base.with_overrides(lakehouse=str(workdir / f"m{n}"))
+        ctx = RunContext.create(spark, cfg, run_id=f"bench-measures-{n}")
+        started = time.perf_counter()
+        generate_lakehouse(spark, cfg, members=n, seed=args.seed)
+        for table in INPUTS:
+            ctx.store.write(ctx.read("raw", table), ctx.path("silver", table), "overwrite")
+        prepared = time.perf_counter() - started
+        started = time.perf_counter()
+        run(ctx)
+        seconds = time.perf_counter() - started
+        rows = ctx.read("gold", "member_measures").count()
+        timings.append((n, seconds, rows))
+        print(
+            f"members={n:>9,d} years={len(ctx.years)} measure step {seconds:8.1f} s "
+            f"({rows:,d} member_measures rows; generate+copy {prepared:.1f} s)",
+            flush=True,
+        )
+    for (n0, t0, _), (n1, t1, _) in itertools.pairwise(timings):
+        print(f"growth {n0:,d} -> {n1:,d} members (x{n1 / n0:.1f}): time x{t1 / t0:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The demographics pipeline step: silver/member_demographics and gold/data_completeness."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from p4e.context import RunContext
+from p4e.demographics.completeness import data_completeness
+from p4e.demographics.dimension import Dimension, load_dimension
+from p4e.demographics.precedence import member_demographics
+from p4e.errors import P4eError
+
+DEMOGRAPHICS_TABLE = "member_demographics"
+COMPLETENESS_TABLE = "data_completeness"
+
+
+def run(ctx: RunContext) -> None:
+    """Assign every member a source and category probabilities per year, then completeness.
+
+    Reads silver/members, silver/<dimension source table> and silver/attribution;
+    overwrites silver/member_demographics and gold/data_completeness (both
+    partitioned by year). The dimension is `cfg["dimension"]`.
+
+    Raises:
+        ConfigError: the dimension configuration is missing or invalid.
+        P4eError: the silver answers hold a row validation should have quarantined.
+    """
+    dim = load_dimension(ctx.cfg)
+    records = ctx.read("silver", dim.source_table)
+    _require_valid(records, dim)
+    demographics = member_demographics(
+        ctx.spark, ctx.read("silver", "members"), records, dim, ctx.years
+    )
+    ctx.write(demographics, "silver", DEMOGRAPHICS_TABLE, "overwrite", partition_by=["year"])
+    completeness = data_completeness(
+        ctx.read("silver", DEMOGRAPHICS_TABLE), ctx.read("silver", "attribution")
+    )
+    ctx.write(completeness, "gold", COMPLETENESS_TABLE, "overwrite", partition_by=["year"])
+
+
+def _require_valid(records: DataFrame, dim: Dimension) -> None:
+    """Refuse answers an unknown code or source would turn into a silent zero-probability row."""
+    is_valid = (
+        F.col("member_id").isNotNull()
+        & F.col("recorded_date").isNotNull()
+        & F.col("source").isin(*dim.reported_sources)
+        & F.col("code").isin(*dim.codes, dim.declined_code)
+    )
+    bad = records.filter(~F.coalesce(is_valid, F.lit(False))).first()
+    if bad is not None:
+        raise P4eError(
+            f"silver/{dim.source_table} holds a row validation should have quarantined "
+            f"({bad.asDict()}): codes must be {', '.join(dim.codes)} or {dim.declined_code}, "
+            f"sources {', '.join(dim.reported_sources)}; run the validate step"
+        )

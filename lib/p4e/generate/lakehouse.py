@@ -1,0 +1,79 @@
+"""`generate_lakehouse`: write every raw input table and the planted truth to the lakehouse."""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from p4e.config import Config
+from p4e.errors import ConfigError
+from p4e.generate import demographics, events, population, rates
+from p4e.generate.plan import make_plan
+from p4e.storage import DeltaStore, open_store
+from p4e.tables import RAW_SCHEMAS, TRUTH_SCHEMA
+
+log = logging.getLogger(__name__)
+
+TRUTH_TABLE = "truth_rates"
+MAX_YEARS = 10  # a pre-period colonoscopy must still count in the last measurement year
+
+
+def generate_lakehouse(
+    spark: SparkSession, cfg: Config, *, members: int, seed: int
+) -> dict[str, int]:
+    """Generate a synthetic lakehouse: every raw input table plus `raw/truth_rates`.
+
+    Tables are overwritten, so rerunning on an existing lakehouse replaces them.
+    The same seed, member count and configuration give identical tables.
+
+    Args:
+        spark: session.
+        cfg: main configuration (lakehouse, storage, years, generate.groups).
+        members: number of members (the planted groups need a few thousand).
+        seed: run seed.
+
+    Returns:
+        Rows written per table name.
+
+    Raises:
+        ConfigError: members or years are unusable.
+    """
+    if members < 1:
+        raise ConfigError(f"members must be a positive number, got {members}")
+    if len(cfg["years"]) > MAX_YEARS:
+        raise ConfigError(f"years may span at most {MAX_YEARS} years for the generator")
+    plan = make_plan(cfg, members=members, seed=seed, measures=rates.MEASURES)
+    targets = rates.target_rates(plan)
+    probs = spark.createDataFrame(rates.event_probabilities(targets))
+    frame = population.members_frame(spark, plan).persist()
+    try:
+        member_years = events.member_years(frame, plan, probs)
+        tables: dict[str, DataFrame] = {
+            "provider_groups": population.provider_groups(spark, plan),
+            "members": frame,
+            "race_ethnicity": demographics.race_ethnicity(spark, frame, plan),
+            "enrollment": population.enrollment(frame, plan),
+            "attribution": population.attribution(frame, plan),
+            "claims": events.claims(member_years, plan),
+            "observations": events.observations(member_years, plan),
+        }
+        store = open_store(spark, cfg)
+        counts = {}
+        for name, df in tables.items():
+            counts[name] = _write(store, df, RAW_SCHEMAS[name], cfg.table_path("raw", name))
+            log.info("generated raw/%s: %d rows", name, counts[name])
+        truth = spark.createDataFrame(rates.truth_rates(plan, targets))
+        counts[TRUTH_TABLE] = _write(store, truth, TRUTH_SCHEMA, cfg.table_path("raw", TRUTH_TABLE))
+    finally:
+        frame.unpersist()
+    return counts
+
+
+def _write(store: DeltaStore, df: DataFrame, schema: StructType, path: str) -> int:
+    """Cast to the contract schema, overwrite the table, and count the rows committed."""
+    typed = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+    store.write(typed, path, "overwrite")
+    return store.read(path).count()

@@ -1,0 +1,191 @@
+"""Evaluating the configured measures per member and year (gold/member_measures).
+
+Every flag is evaluated on every row independently of the others: a member can
+be `is_numerator` and `is_excluded` at once (e.g. screened, then entered
+hospice). A member counts in a rate iff `is_denominator AND NOT is_excluded`.
+`exclusion_reason` is the first exclusion met in configured order: the common
+ones of `_common.yaml` first, then the measure's own. A result numerator met only
+through `missing_counts_as` (HBD_POOR without a test) has no numerator_date.
+
+group_id is the member's attributed group for the year; with several (which
+validation should have quarantined) the lowest group_id wins, deterministically;
+without any, UNATTRIBUTED, so the member still counts plan-wide.
+is_plan_member: an enrollment span with the plan's own payer overlaps the year.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from p4e.config import Config
+from p4e.context import RunContext
+from p4e.measures.definitions import Criterion, Definitions, Measure, load_definitions
+from p4e.measures.events import coded_events, criterion_dates, member_date_column
+from p4e.measures.population import age_on, attributed_group, enrollment_gaps
+from p4e.measures.results import representative_results
+from p4e.tables import UNATTRIBUTED
+
+OUTPUT_SCHEMA = StructType(
+    [
+        StructField("member_id", StringType()),
+        StructField("group_id", StringType()),
+        StructField("measure_id", StringType()),
+        StructField("year", IntegerType()),
+        StructField("is_plan_member", BooleanType()),
+        StructField("is_denominator", BooleanType()),
+        StructField("is_excluded", BooleanType()),
+        StructField("exclusion_reason", StringType()),
+        StructField("is_numerator", BooleanType()),
+        StructField("numerator_date", DateType()),
+    ]
+)
+INPUT_TABLES = ("members", "enrollment", "attribution", "claims", "observations")
+
+
+def member_measures(
+    spark: SparkSession,
+    cfg: Config,
+    year: int,
+    *,
+    members: DataFrame,
+    enrollment: DataFrame,
+    attribution: DataFrame,
+    claims: DataFrame,
+    observations: DataFrame,
+    definitions: Definitions | None = None,
+) -> DataFrame:
+    """Measure flags of every member in each measure's age/sex band for one year.
+
+    Args:
+        spark: active session.
+        cfg: main configuration (locates the measure and value-set folders).
+        year: measurement year.
+        members, enrollment, attribution, claims, observations: silver tables
+            (schemas of `p4e.tables.RAW_SCHEMAS`).
+        definitions: measure definitions; loaded from `paths.measures` and
+            `paths.valuesets` of `cfg` when None.
+
+    Returns:
+        Rows of the gold/member_measures schema (`OUTPUT_SCHEMA`), one per member,
+        measure and year; group_id is the attributed group (lowest group_id when
+        several) or UNATTRIBUTED.
+
+    Raises:
+        ConfigError: the measure or value-set configuration is invalid.
+    """
+    defs = definitions or load_definitions(cfg.conf_path("measures"), cfg.conf_path("valuesets"))
+    events = coded_events(spark, defs, year, claims=claims, observations=observations)
+    base = members.select(
+        "member_id",
+        "birth_date",
+        "sex",
+        *[member_date_column(c, year) for c in defs.date_criteria()],
+    )
+    if defs.event_criteria():
+        base = base.join(
+            criterion_dates(events, defs.event_criteria(), year), on="member_id", how="left"
+        )
+    if defs.result_rules():
+        base = base.join(
+            representative_results(spark, defs, year, events), on="member_id", how="left"
+        )
+    base = base.join(enrollment_gaps(enrollment, year), on="member_id", how="left").join(
+        attributed_group(attribution, year), on="member_id", how="left"
+    )
+    flags = F.explode(F.array(*[_measure_flags(m, year) for m in defs.measures])).alias("m")
+    rows = base.select(
+        "member_id",
+        F.coalesce(F.col("group_id"), F.lit(UNATTRIBUTED)).alias("group_id"),
+        F.coalesce(F.col("is_plan_member"), F.lit(False)).alias("is_plan_member"),
+        flags,
+    ).filter(F.col("m.is_in_band"))
+    return rows.select(
+        "member_id",
+        "group_id",
+        F.col("m.measure_id").alias("measure_id"),
+        F.lit(year).cast("int").alias("year"),
+        "is_plan_member",
+        F.col("m.is_denominator").alias("is_denominator"),
+        F.col("m.exclusion_reason").isNotNull().alias("is_excluded"),
+        F.col("m.exclusion_reason").alias("exclusion_reason"),
+        F.col("m.is_numerator").alias("is_numerator"),
+        F.col("m.numerator_date").alias("numerator_date"),
+    )
+
+
+def run(ctx: RunContext) -> None:
+    """Pipeline step: compute gold/member_measures for every year of the run.
+
+    Reads silver members, enrollment, attribution, claims and observations and
+    replaces exactly the partition of each computed year (creating the table,
+    partitioned by year, on the first write).
+    """
+    inputs = {table: ctx.read("silver", table) for table in INPUT_TABLES}
+    definitions = load_definitions(ctx.cfg.conf_path("measures"), ctx.cfg.conf_path("valuesets"))
+    for year in ctx.years:
+        df = member_measures(ctx.spark, ctx.cfg, year, definitions=definitions, **inputs)
+        ctx.write(
+            df,
+            "gold",
+            "member_measures",
+            "overwrite",
+            partition_by=["year"],
+            replace_where={"year": year},
+        )
+
+
+def _measure_flags(measure: Measure, year: int) -> Column:
+    """STRUCT(measure_id, is_in_band, is_denominator, exclusion_reason, is_numerator,
+    numerator_date) of one measure, from the member-level criterion columns."""
+    age = age_on(F.col("birth_date"), date(year, *measure.age_at))
+    is_in_band = F.coalesce(age.between(measure.min_age, measure.max_age), F.lit(False))
+    if measure.sexes is not None:
+        is_in_band &= F.coalesce(F.col("sex").isin(*measure.sexes), F.lit(False))
+    is_enrolled = F.coalesce(
+        (F.col("n_gaps") <= measure.max_gaps) & (F.col("longest_gap") <= measure.max_gap_days),
+        F.lit(False),
+    )
+    is_denominator = is_enrolled
+    for criterion in measure.denominator:
+        is_denominator &= _met(criterion)
+    reasons = []
+    for exclusion in measure.exclusions:
+        cond = F.lit(True)
+        if exclusion.min_age is not None:
+            cond &= F.coalesce(age >= exclusion.min_age, F.lit(False))
+        for criterion in exclusion.criteria:
+            cond &= _met(criterion)
+        reasons.append(F.when(cond, F.lit(exclusion.reason)))
+    exclusion_reason = (F.coalesce(*reasons) if reasons else F.lit(None)).cast("string")
+    if measure.numerator_result is not None:
+        reading = F.col(measure.numerator_result.key)
+        is_numerator = F.coalesce(reading["is_pass"], F.lit(measure.numerator_result.missing))
+        numerator_date = F.when(reading["is_pass"], reading["event_date"])
+    else:
+        dates = [F.col(c.key) for c in measure.numerator_events]
+        numerator_date = F.greatest(*dates) if len(dates) > 1 else dates[0]
+        is_numerator = numerator_date.isNotNull()
+    return F.struct(
+        F.lit(measure.id).alias("measure_id"),
+        is_in_band.alias("is_in_band"),
+        is_denominator.alias("is_denominator"),
+        exclusion_reason.alias("exclusion_reason"),
+        is_numerator.alias("is_numerator"),
+        numerator_date.cast("date").alias("numerator_date"),
+    )
+
+
+def _met(criterion: Criterion) -> Column:
+    """True when the criterion's date column (see events.criterion_dates) is set."""
+    return F.col(criterion.key).isNotNull()

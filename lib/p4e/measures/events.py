@@ -1,0 +1,123 @@
+"""Coded events (claims and observations matched to value sets) and the criteria on them.
+
+A criterion is evaluated per member for one measurement year and reduced to one
+DATE column named by its key: the latest qualifying date when the criterion is
+met, null otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from p4e.measures.definitions import Definitions, EventCriterion, MemberDateCriterion, Window
+from p4e.measures.valuesets import normalize_code, normalize_system, valueset_frame
+
+
+def coded_events(
+    spark: SparkSession,
+    definitions: Definitions,
+    year: int,
+    *,
+    claims: DataFrame,
+    observations: DataFrame,
+) -> DataFrame:
+    """Claims and observations whose code is in a value set the definitions use.
+
+    Only rows dated inside the union of all windows of the year are kept. A code in
+    several value sets yields one row per value set.
+
+    Returns:
+        Columns member_id, event_date, place_of_service, value (observations only),
+        value_set.
+    """
+    used = {name for measure in definitions.measures for name in measure.value_sets}
+    codes = valueset_frame(spark, definitions.valuesets, used)
+    unioned = claims.select(
+        "member_id",
+        F.col("service_date").alias("event_date"),
+        "code_system",
+        "code",
+        F.lpad(F.trim(F.col("place_of_service")), 2, "0").alias("place_of_service"),
+        F.lit(None).cast("double").alias("value"),
+    ).unionByName(
+        observations.select(
+            "member_id",
+            F.col("observation_date").alias("event_date"),
+            "code_system",
+            "code",
+            F.lit(None).cast("string").alias("place_of_service"),
+            "value",
+        )
+    )
+    windows = [c.window for c in definitions.event_criteria()]
+    windows += [rule.window for rule in definitions.result_rules()]
+    return (
+        unioned.filter(_span(windows, year, F.col("event_date")))
+        .withColumn("code_system", normalize_system(F.col("code_system")))
+        .withColumn("code", normalize_code(F.col("code")))
+        .join(F.broadcast(codes), on=["code_system", "code"], how="inner")
+        .select("member_id", "event_date", "place_of_service", "value", "value_set")
+        # Every later aggregation groups by member first: one shuffle, reused by all.
+        .repartition("member_id")
+    )
+
+
+def criterion_dates(events: DataFrame, criteria: Sequence[EventCriterion], year: int) -> DataFrame:
+    """One row per member with an event, one DATE column per criterion key.
+
+    Args:
+        events: output of `coded_events`.
+        criteria: the event criteria to evaluate.
+        year: measurement year the windows are resolved against.
+
+    Returns:
+        member_id and, per criterion, the latest qualifying event date when the member
+        has qualifying events on at least `min_count` distinct dates, else null.
+    """
+    aggregates = []
+    for criterion in criteria:
+        matches = F.col("value_set").isin(*criterion.value_sets) & in_window(
+            F.col("event_date"), criterion.window, year
+        )
+        if criterion.place_of_service is not None:
+            matches &= F.col("place_of_service").isin(*criterion.place_of_service)
+        latest = F.max(F.when(matches, F.col("event_date")))
+        if criterion.min_count > 1:
+            dates = F.collect_set(F.when(matches, F.col("event_date")))
+            latest = F.when(F.size(dates) >= criterion.min_count, latest)
+        aggregates.append(latest.alias(criterion.key))
+    return events.groupBy("member_id").agg(*aggregates)
+
+
+def member_date_column(criterion: MemberDateCriterion, year: int) -> Column:
+    """The member's date column when it falls in the criterion's window, else null."""
+    col = F.col(criterion.column)
+    return F.when(in_window(col, criterion.window, year), col).alias(criterion.key)
+
+
+def in_window(col: Column, window: Window, year: int) -> Column:
+    """True when the date column lies in the window resolved for `year` (inclusive)."""
+    return _between(col, *window.bounds(year))
+
+
+def _span(windows: Sequence[Window], year: int, col: Column) -> Column:
+    """Date filter covering every window (open at an end where any window is open)."""
+    bounds = [w.bounds(year) for w in windows]
+    starts: list[date | None] = [b[0] for b in bounds]
+    ends: list[date | None] = [b[1] for b in bounds]
+    start = None if not starts or None in starts else min(d for d in starts if d)
+    end = None if not ends or None in ends else max(d for d in ends if d)
+    return _between(col, start, end)
+
+
+def _between(col: Column, start: date | None, end: date | None) -> Column:
+    cond = col.isNotNull()
+    if start is not None:
+        cond &= col >= F.lit(start)
+    if end is not None:
+        cond &= col <= F.lit(end)
+    return cond

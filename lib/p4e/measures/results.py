@@ -1,0 +1,106 @@
+"""Representative result readings (blood pressure, HbA1c, ...) for value-test numerators.
+
+A reading is a value range [low, high]: a numeric observation gives low = high =
+value; a coded result (CPT II) gives the range configured for its value set
+(open ends are -inf/+inf). On one date the lowest reading of a component has the
+range [min low, min high] (the highest: [max low, max high]), which bounds the
+true minimum whatever the exact values were. A test passes only when the whole
+range satisfies it: `< t` iff high < t, `<= t` iff high <= t, `> t` iff low > t,
+`>= t` iff low >= t.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from p4e.measures.definitions import Definitions
+
+SPEC_SCHEMA = (
+    "rule STRING, component STRING, value_set STRING, is_numeric BOOLEAN, range_low DOUBLE, "
+    "range_high DOUBLE, sign DOUBLE, operator STRING, threshold DOUBLE, window_start DATE, "
+    "window_end DATE, n_components INT"
+)
+
+
+def representative_results(
+    spark: SparkSession, definitions: Definitions, year: int, events: DataFrame
+) -> DataFrame:
+    """Per member and result rule: the representative date and whether it passes.
+
+    The representative date is the most recent date in the rule's window on which
+    every component has a reading; each component is reduced to its lowest (or
+    highest, per `aggregate`) reading of that date and tested.
+
+    Args:
+        spark: session (builds the small rule table).
+        definitions: measure definitions; their result rules are evaluated.
+        year: measurement year the windows are resolved against.
+        events: output of `events.coded_events`.
+
+    Returns:
+        member_id and one column per rule key: STRUCT<event_date DATE, is_pass BOOLEAN>,
+        null when the member has no complete reading in the window.
+    """
+    rules = definitions.result_rules()
+    spec = F.broadcast(spark.createDataFrame(_spec_rows(definitions, year), SPEC_SCHEMA))
+    readings = (
+        events.join(spec, on="value_set", how="inner")
+        .filter(
+            (F.col("window_start").isNull() | (F.col("event_date") >= F.col("window_start")))
+            & (F.col("window_end").isNull() | (F.col("event_date") <= F.col("window_end")))
+        )
+        .withColumn(
+            "low", F.when(F.col("is_numeric"), F.col("value")).otherwise(F.col("range_low"))
+        )
+        .withColumn(
+            "high", F.when(F.col("is_numeric"), F.col("value")).otherwise(F.col("range_high"))
+        )
+        .filter(F.col("low").isNotNull() & F.col("high").isNotNull())
+    )
+    keys = ["member_id", "rule", "event_date", "n_components"]
+    component_keys = [*keys, "component", "sign", "operator", "threshold"]
+    sign = F.col("sign")
+    per_component = readings.groupBy(*component_keys).agg(
+        (sign * F.min(sign * F.col("low"))).alias("low"),
+        (sign * F.min(sign * F.col("high"))).alias("high"),
+    )
+    op, t = F.col("operator"), F.col("threshold")
+    is_pass = (
+        F.when(op == "<", F.col("high") < t)
+        .when(op == "<=", F.col("high") <= t)
+        .when(op == ">", F.col("low") > t)
+        .otherwise(F.col("low") >= t)
+    )
+    complete_dates = (
+        per_component.groupBy(*keys)
+        .agg(F.count("component").alias("n"), F.min(is_pass).alias("is_pass"))
+        .filter(F.col("n") == F.col("n_components"))
+    )
+    latest = complete_dates.groupBy("member_id", "rule").agg(
+        F.max(F.struct("event_date", "is_pass")).alias("reading")
+    )
+    return latest.groupBy("member_id").agg(
+        *[
+            F.max(F.when(F.col("rule") == rule.key, F.col("reading"))).alias(rule.key)
+            for rule in rules
+        ]
+    )
+
+
+def _spec_rows(definitions: Definitions, year: int) -> list[tuple]:
+    """One row per (rule, component, value set) with its range, test and window."""
+    rows = []
+    for rule in definitions.result_rules():
+        start, end = rule.window.bounds(year)
+        sign = 1.0 if rule.aggregate == "min" else -1.0
+        n = len(rule.components)
+        for comp in rule.components:
+            test = (sign, comp.operator, comp.threshold, start, end, n)
+            for name in comp.observation_value_sets:
+                rows.append((rule.key, comp.name, name, True, None, None, *test))
+            for coded in comp.coded:
+                rows.append(
+                    (rule.key, comp.name, coded.value_set, False, coded.low, coded.high, *test)
+                )
+    return rows

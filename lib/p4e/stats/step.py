@@ -1,0 +1,123 @@
+"""The stats step: subgroup rates, equity gaps, replicate gaps and eligibility (SPEC §5, §6)."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from p4e.context import RunContext
+from p4e.errors import ConfigError
+from p4e.stats import outputs
+from p4e.stats.bootstrap import bootstrap_cells
+from p4e.stats.eligibility import eligibility
+from p4e.stats.profiles import categories_of, check_one_row_per_member_year, profiles
+from p4e.stats.settings import StatsSettings, load_settings
+
+YEARLY_TABLES = ("subgroup_rates", "equity_gaps", "gap_replicates")
+
+
+def measures_of(member_measures: DataFrame, settings: StatsSettings) -> list[str]:
+    """The measure ids present in member_measures, sorted.
+
+    Raises:
+        ConfigError: member_measures holds a measure with no configured direction.
+    """
+    present = {r["measure_id"] for r in member_measures.select("measure_id").distinct().collect()}
+    unknown = sorted(present - set(settings.directions))
+    if unknown:
+        raise ConfigError(
+            f"member_measures holds measures {unknown} that have no conf/measures/<id>.yaml "
+            "with a `direction`"
+        )
+    return sorted(present)
+
+
+def check_reference(categories: list[str], settings: StatsSettings) -> None:
+    """Raise when the fixed reference category is not a category of the dimension.
+
+    Raises:
+        ConfigError: naming the reference and the categories found.
+    """
+    if settings.reference_rule == "fixed" and settings.reference_category not in categories:
+        raise ConfigError(
+            f"the reference category {settings.reference_category!r} of dimension "
+            f"{settings.dimension!r} is not among the member_demographics categories "
+            f"{categories}; set stats.reference_category or the dimension's `reference`"
+        )
+
+
+def compute_cells(
+    member_measures: DataFrame, member_demographics: DataFrame, settings: StatsSettings
+) -> DataFrame:
+    """Profiles aggregated in Spark, then the bootstrap per (group, year) on the executors.
+
+    Args:
+        member_measures: gold/member_measures rows of the years to compute.
+        member_demographics: silver/member_demographics rows of those years.
+        settings: the stats settings.
+
+    Returns:
+        Cell rows in `p4e.stats.bootstrap.CELLS_SCHEMA`.
+
+    Raises:
+        ConfigError: a measure has no configured direction, or the fixed reference
+            category is not a category of the dimension.
+        P4eError: the demographics lack `p_` columns or repeat a member-year.
+    """
+    measures = measures_of(member_measures, settings)
+    categories = categories_of(member_demographics)
+    check_reference(categories, settings)
+    check_one_row_per_member_year(member_demographics, settings.dimension)
+    table = profiles(
+        member_measures,
+        member_demographics,
+        measures,
+        categories,
+        dimension=settings.dimension,
+        plan_only=settings.scope == "plan",
+    )
+    return bootstrap_cells(table, measures, categories, settings)
+
+
+def stats_tables(cells: DataFrame, settings: StatsSettings) -> dict[str, DataFrame]:
+    """The three yearly gold tables, by name, from the cell rows."""
+    return {
+        "subgroup_rates": outputs.subgroup_rates(cells, settings),
+        "equity_gaps": outputs.equity_gaps(cells, settings),
+        "gap_replicates": outputs.gap_replicates(cells),
+    }
+
+
+def run(ctx: RunContext) -> None:
+    """Compute and write gold/subgroup_rates, equity_gaps, gap_replicates and eligibility.
+
+    The yearly tables are partitioned by year and each year of `ctx.years` is replaced
+    atomically; eligibility is recomputed from the written tables (so baseline years
+    from earlier runs count) and overwritten.
+    """
+    settings = load_settings(ctx.cfg)
+    years = ctx.years
+    in_years = F.col("year").isin(years)
+    member_measures = ctx.read("gold", "member_measures").filter(in_years)
+    demographics = ctx.read("silver", "member_demographics").filter(in_years)
+    cells = compute_cells(member_measures, demographics, settings).persist()
+    try:
+        for name, table in stats_tables(cells, settings).items():
+            for year in years:
+                ctx.write(
+                    table.filter(F.col("year") == year),
+                    "gold",
+                    name,
+                    "overwrite",
+                    partition_by=["year"],
+                    replace_where={"year": year},
+                )
+    finally:
+        cells.unpersist()
+    result = eligibility(
+        ctx.read("gold", "subgroup_rates"),
+        ctx.read("gold", "equity_gaps"),
+        ctx.read("gold", "gap_replicates"),
+        settings,
+    )
+    ctx.write(result, "gold", "eligibility", "overwrite")

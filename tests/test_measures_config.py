@@ -1,0 +1,260 @@
+"""Measure configuration: shipped codes, validation errors, and a new measure by YAML only."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from p4e.errors import ConfigError
+from p4e.measures import load_definitions, member_measures
+from test_measures_lake import Lake
+
+# The representative codes of the contract, by value set (the shipped CSVs must hold them).
+CONTRACT_CODES = {
+    "fobt": {("CPT", "82270"), ("CPT", "82274"), ("HCPCS", "G0328")},
+    "colonoscopy": {("CPT", "45378")},
+    "flexible_sigmoidoscopy": {("CPT", "45330")},
+    "ct_colonography": {("CPT", "74261"), ("CPT", "74262"), ("CPT", "74263")},
+    "fit_dna": {("CPT", "81528")},
+    "colorectal_cancer": {("ICD10CM", "C18.9"), ("ICD10CM", "C20")},
+    "total_colectomy": {("CPT", "44150")},
+    "mammography": {("CPT", "77067")},
+    "bilateral_mastectomy": {("ICD10PCS", "0HTV0ZZ"), ("ICD10CM", "Z90.13")},
+    "hypertension": {("ICD10CM", "I10")},
+    "systolic_bp": {("LOINC", "8480-6")},
+    "diastolic_bp": {("LOINC", "8462-4")},
+    "systolic_lt_130": {("CPT2", "3074F")},
+    "systolic_130_139": {("CPT2", "3075F")},
+    "systolic_ge_140": {("CPT2", "3077F")},
+    "diastolic_lt_80": {("CPT2", "3078F")},
+    "diastolic_80_89": {("CPT2", "3079F")},
+    "diastolic_ge_90": {("CPT2", "3080F")},
+    "esrd": {("ICD10CM", "N18.6")},
+    "dialysis": {("CPT", "90935")},
+    "kidney_transplant": {("ICD10CM", "Z94.0")},
+    "pregnancy": {("ICD10CM", "Z33.1")},
+    "diabetes": {("ICD10CM", "E11.9"), ("ICD10CM", "E10.9")},
+    "hba1c_test": {("LOINC", "4548-4")},
+    "hba1c_lt_7": {("CPT2", "3044F")},
+    "hba1c_7_to_7_9": {("CPT2", "3051F")},
+    "hba1c_8_to_9": {("CPT2", "3052F")},
+    "hba1c_gt_9": {("CPT2", "3046F")},
+    "well_care": {("CPT", str(c)) for c in (99382, 99383, 99384, 99385, 99392, 99393, 99394, 99395)}
+    | {("ICD10CM", c) for c in ("Z00.121", "Z00.129", "Z00.00", "Z00.01")},
+    "hospice": {("HCPCS", "Q5003")},
+    "palliative_care": {("ICD10CM", "Z51.5")},
+    "frailty": {("ICD10CM", "R54")},
+    "advanced_illness": {("ICD10CM", "G30.9"), ("ICD10CM", "C25.9")},
+}
+
+
+@pytest.fixture()
+def conf(base_config, tmp_path: Path) -> Path:
+    """A writable copy of the shipped measure and value-set folders."""
+    for key in ("measures", "valuesets"):
+        shutil.copytree(base_config.conf_path(key), tmp_path / key)
+    return tmp_path
+
+
+def _load(conf: Path):
+    return load_definitions(conf / "measures", conf / "valuesets")
+
+
+def _edit(conf: Path, measure: str, edit) -> Path:
+    path = conf / "measures" / f"{measure}.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_shipped_definitions(base_config, spark):
+    defs = load_definitions(base_config.conf_path("measures"), base_config.conf_path("valuesets"))
+    by_id = {m.id: m for m in defs.measures}
+    assert sorted(by_id) == ["BCS", "CBP", "COL", "HBD", "HBD_POOR", "WCV"]
+    assert {m: by_id[m].direction for m in by_id} == {
+        "BCS": "higher", "CBP": "higher", "COL": "higher",
+        "HBD": "higher", "HBD_POOR": "lower", "WCV": "higher",
+    }  # fmt: skip
+    bands = {m: (by_id[m].min_age, by_id[m].max_age, by_id[m].sexes) for m in by_id}
+    assert bands == {
+        "COL": (46, 75, None), "BCS": (52, 74, ("F",)), "CBP": (18, 85, None),
+        "HBD": (18, 75, None), "HBD_POOR": (18, 75, None), "WCV": (3, 21, None),
+    }  # fmt: skip
+    assert all((m.max_gaps, m.max_gap_days) == (1, 45) for m in defs.measures)
+    shipped: dict[str, set] = {}
+    for name, system, code in defs.valuesets.rows:
+        shipped.setdefault(name, set()).add((system, code))
+    for name, codes in CONTRACT_CODES.items():
+        assert codes <= shipped.get(name, set()), name
+
+
+@pytest.mark.parametrize(
+    ("measure", "edit", "message"),
+    [
+        ("COL", lambda d: d.pop("direction"), "COL.yaml field direction: is required"),
+        ("COL", lambda d: d.update(direction="up"), "field direction: must be one of higher"),
+        ("COL", lambda d: d.update(id="XYZ"), "field id: is 'XYZ' but the file is named COL"),
+        ("COL", lambda d: d.update(colour="red"), "field colour: unknown field"),
+        (
+            "COL",
+            lambda d: d["numerator"]["any_of"][1]["window"]["from"].update(month=13),
+            "field numerator.any_of[1].window.from.month: must be between 1 and 12",
+        ),
+        (
+            "COL",
+            lambda d: d["numerator"]["any_of"][0].update(window={"from": {"years": 0}}),
+            "field numerator.any_of[0].window.from.month: is required",
+        ),
+        (
+            "COL",
+            lambda d: d["numerator"]["any_of"][0].update(value_sets=["nope"]),
+            "COL.yaml: value sets ['nope'] are not defined",
+        ),
+        (
+            "BCS",
+            lambda d: d["numerator"]["any_of"][0]["window"]["to"].update(month=2, day=29),
+            "field numerator.any_of[0].window.to.day: must be between 1 and 28",
+        ),
+        (
+            "CBP",
+            lambda d: d["numerator"]["result"]["components"]["systolic"]["test"].update(
+                operator="=<"
+            ),
+            "field numerator.result.components.systolic.test.operator: must be one of",
+        ),
+        (
+            "CBP",
+            lambda d: d["denominator"]["all_of"][0].update(min_count="two"),
+            "field denominator.all_of[0].min_count: must be an integer",
+        ),
+        (
+            "HBD",
+            lambda d: d["numerator"]["result"].update(missing_counts_as="yes"),
+            "field numerator.result.missing_counts_as: must be true or false",
+        ),
+        (
+            "HBD",
+            lambda d: d["population"]["age"].update(max=10),
+            "field population.age.max: must be between 18 and 150",
+        ),
+        (
+            "WCV",
+            lambda d: d["numerator"].update(result={"window": "measurement_year"}),
+            "field numerator: needs exactly one of any_of",
+        ),
+    ],
+)
+def test_invalid_measure_names_file_and_field(conf, measure, edit, message):
+    _edit(conf, measure, edit)
+    with pytest.raises(ConfigError) as info:
+        _load(conf)
+    assert message in str(info.value)
+
+
+def test_invalid_valueset_names_file_and_line(conf):
+    path = conf / "valuesets" / "wcv.csv"
+    path.write_text(path.read_text() + "well_care,SNOMED,123,not a known code system\n")
+    with pytest.raises(ConfigError, match=r"wcv.csv line 14: code_system 'SNOMED'"):
+        _load(conf)
+
+
+FLU = """
+id: FLU
+name: Flu vaccination, adults 18-64, men only, no enrollment gap allowed
+direction: higher
+population:
+  age: {min: 18, max: 64}
+  sex: [M]
+  enrollment: {max_gaps: 0, max_gap_days: 0}
+exclusions:
+  - reason: egg_allergy
+    value_sets: [egg_allergy]
+    window: {to: {years: 0, month: 6, day: 30}}
+numerator:
+  any_of:
+    - value_sets: [flu_vaccine]
+      window: {from: {years: -1, month: 7, day: 1}, to: {years: 0, month: 6, day: 30}}
+"""
+
+LDL = """
+id: LDL
+name: LDL cholesterol at most 100 mg/dL, highest reading of the latest day
+direction: higher
+population:
+  age: {min: 18, max: 75}
+common_exclusions: false
+numerator:
+  result:
+    window: {from: {years: 0, month: 7, day: 1}, to: {years: 0, month: 12, day: 31}}
+    aggregate: max
+    missing_counts_as: false
+    components:
+      ldl:
+        observations: [ldl_test]
+        test: {operator: "<=", value: 100}
+"""
+
+NEW_VALUESETS = """value_set,code_system,code,description
+flu_vaccine,CPT,90686,"Influenza virus vaccine, quadrivalent"
+egg_allergy,ICD10CM,Z91.012,Allergy to eggs
+ldl_test,LOINC,13457-7,Cholesterol in LDL (calculated)
+"""
+
+
+def test_new_measure_needs_yaml_and_csv_only(spark, cfg, conf):
+    (conf / "measures" / "FLU.yaml").write_text(FLU)
+    (conf / "measures" / "LDL.yaml").write_text(LDL)
+    (conf / "valuesets" / "new.csv").write_text(NEW_VALUESETS)
+    paths = {
+        **cfg["paths"],
+        "measures": str(conf / "measures"),
+        "valuesets": str(conf / "valuesets"),
+    }
+    new_cfg = cfg.with_overrides(paths=paths)
+    adult = date(1980, 5, 5)
+    lake = Lake()
+    lake.member("vacc_jul1", adult).claim("vacc_jul1", date(2022, 7, 1), "CPT", "90686")
+    lake.member("vacc_jun30", adult).claim("vacc_jun30", date(2022, 6, 30), "CPT", "90686")
+    lake.member("vacc_woman", adult, sex="F").claim("vacc_woman", date(2023, 1, 1), "CPT", "90686")
+    lake.member("vacc_65", date(1958, 1, 1)).claim("vacc_65", date(2023, 1, 1), "CPT", "90686")
+    one_day_gap = ((date(2023, 1, 1), date(2023, 5, 1)), (date(2023, 5, 3), date(2023, 12, 31)))
+    lake.member("vacc_gap", adult, spans=one_day_gap)
+    lake.claim("vacc_gap", date(2023, 1, 1), "CPT", "90686")
+    lake.member("allergic", adult).claim("allergic", date(2023, 6, 30), "ICD10CM", "Z91.012")
+    lake.claim("allergic", date(2023, 2, 1), "CPT", "90686")
+    lake.member("hospice", adult).claim("hospice", date(2023, 2, 1), "HCPCS", "Q5003")
+    # LDL: highest of the latest day in Jul-Dec; 100 passes (<=), 101 does not.
+    lake.obs("vacc_jul1", date(2023, 9, 1), "13457-7", 100).obs(
+        "vacc_jul1", date(2023, 9, 1), "13457-7", 80
+    )
+    lake.obs("vacc_jun30", date(2023, 9, 1), "13457-7", 101).obs(
+        "vacc_jun30", date(2023, 6, 30), "13457-7", 50
+    )
+    lake.obs("hospice", date(2023, 7, 1), "13457-7", 90)
+
+    df = member_measures(spark, new_cfg, 2023, **lake.frames(spark))
+    got = {
+        (r["member_id"], r["measure_id"]): (
+            r["is_denominator"], r["exclusion_reason"], r["is_numerator"], r["numerator_date"],
+        )
+        for r in df.filter("measure_id IN ('FLU', 'LDL')").collect()
+    }  # fmt: skip
+    assert got == {
+        ("vacc_jul1", "FLU"): (True, None, True, date(2022, 7, 1)),
+        ("vacc_jun30", "FLU"): (True, None, False, None),
+        ("vacc_gap", "FLU"): (False, None, True, date(2023, 1, 1)),
+        ("allergic", "FLU"): (True, "egg_allergy", True, date(2023, 2, 1)),
+        ("hospice", "FLU"): (True, "hospice", False, None),
+        ("vacc_jul1", "LDL"): (True, None, True, date(2023, 9, 1)),
+        ("vacc_jun30", "LDL"): (True, None, False, None),
+        ("vacc_woman", "LDL"): (True, None, False, None),
+        ("vacc_65", "LDL"): (True, None, False, None),
+        ("vacc_gap", "LDL"): (True, None, False, None),
+        ("allergic", "LDL"): (True, None, False, None),
+        ("hospice", "LDL"): (True, None, True, date(2023, 7, 1)),
+    }
