@@ -22,6 +22,8 @@ GOLD = [
     "member_measures",
     "subgroup_rates",
     "equity_gaps",
+    "gap_replicates",
+    "settlements",
     "eligibility",
     "data_completeness",
     "quarantine",
@@ -45,8 +47,9 @@ def nightly_twice(spark, base_config, tmp_path_factory):
 
 def test_nightly_writes_every_gold_table_and_logs_the_run(nightly_twice):
     cfg, store, first, _, _ = nightly_twice
-    for table in GOLD:
-        assert DeltaTable(cfg.table_path("gold", table)).to_pyarrow_table().num_rows > 0, table
+    for table in GOLD:  # the generator plants no bad rows, so quarantine may be empty
+        rows = DeltaTable(cfg.table_path("gold", table)).to_pyarrow_table().num_rows
+        assert rows > 0 or table == "quarantine", table
     assert first.status == "succeeded"
     assert set(first.step_seconds) == set(STEPS)
     rows = store.read(cfg.table_path("gold", "job_runs")).orderBy("started_at", "status").collect()
@@ -121,7 +124,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     for table in GOLD:  # every table opens at a committed version; nothing half-written
         path = killed_cfg.table_path("gold", table)
         assert store.version(path) >= before[table]
-        assert DeltaTable(path).to_pyarrow_table().num_rows > 0
+        assert DeltaTable(path).to_pyarrow_table().num_rows > 0 or table == "quarantine"
     killed = store.read(killed_cfg.table_path("gold", "job_runs")).filter("status = 'running'")
     assert killed.count() == 3  # two finished runs and the killed one started
 
