@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--year", type=_positive, action="append", help="measurement year (repeatable)"
     )
+    run.add_argument(
+        "--contract", action="append", help="settle only this contract id (repeatable; settle)"
+    )
 
     demo = commands.add_parser(
         "demo", parents=[common], help="generate a small lakehouse and run every step on it"
@@ -93,9 +96,9 @@ def _generate(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def _run(cfg: Config, args: argparse.Namespace) -> int:
-    spark = build_session(cfg)
     if args.contract and args.step not in ("settle", "nightly"):
         raise P4eError("--contract applies to the settle step only")
+    spark = build_session(cfg)
     steps = list(STEPS) if args.step == "nightly" else [args.step]
     options = {"settle": {"contract_ids": args.contract}} if args.contract else {}
     run_steps(spark, cfg, steps, options=options)
