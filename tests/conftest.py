@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from p4e.config import Config, load_config
+from p4e.generate import generate_lakehouse
+from p4e.pipeline import STEPS, run_steps
 from p4e.session import build_session
 from p4e.storage import open_store
 
@@ -43,3 +45,32 @@ def cfg(base_config, tmp_path: Path) -> Config:
 @pytest.fixture()
 def store(spark, cfg):
     return open_store(spark, cfg)
+
+
+NIGHTLY_GOLD = (
+    "member_measures",
+    "subgroup_rates",
+    "equity_gaps",
+    "gap_replicates",
+    "settlements",
+    "eligibility",
+    "data_completeness",
+    "quarantine",
+)
+
+
+@pytest.fixture(scope="session")
+def nightly_twice(spark, base_config, tmp_path_factory):
+    """Generate a small lakehouse, run the nightly, note gold versions, run it again.
+
+    Shared by the pipeline and report tests (a nightly run is the slowest fixture)."""
+    cfg = base_config.with_overrides(
+        lakehouse=str(tmp_path_factory.mktemp("nightly") / "lakehouse"),
+        stats={**base_config["stats"], "replicates": 100},
+    )
+    generate_lakehouse(spark, cfg, members=3000, seed=11)
+    first = run_steps(spark, cfg, list(STEPS))
+    store = open_store(spark, cfg)
+    versions = {t: store.version(cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
+    second = run_steps(spark, cfg, list(STEPS))
+    return cfg, store, first, second, versions

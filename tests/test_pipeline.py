@@ -14,35 +14,11 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
-from p4e.generate import generate_lakehouse
+from conftest import NIGHTLY_GOLD
 from p4e.pipeline import STEPS, run_steps
 from p4e.storage import open_store
 
-GOLD = [
-    "member_measures",
-    "subgroup_rates",
-    "equity_gaps",
-    "gap_replicates",
-    "settlements",
-    "eligibility",
-    "data_completeness",
-    "quarantine",
-]
-
-
-@pytest.fixture(scope="module")
-def nightly_twice(spark, base_config, tmp_path_factory):
-    """Generate a small lakehouse, run the nightly, snapshot gold, run it again."""
-    cfg = base_config.with_overrides(
-        lakehouse=str(tmp_path_factory.mktemp("nightly") / "lakehouse"),
-        stats={**base_config["stats"], "replicates": 100},
-    )
-    generate_lakehouse(spark, cfg, members=3000, seed=11)
-    first = run_steps(spark, cfg, list(STEPS))
-    store = open_store(spark, cfg)
-    versions = {t: store.version(cfg.table_path("gold", t)) for t in GOLD}
-    second = run_steps(spark, cfg, list(STEPS))
-    return cfg, store, first, second, versions
+GOLD = NIGHTLY_GOLD
 
 
 def results(store, path, version=None):

@@ -53,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--contract", action="append", help="settle only this contract id (repeatable; settle)"
     )
 
+    report = commands.add_parser(
+        "report", parents=[common], help="write the HTML reports and the data dictionary"
+    )
+    report.add_argument(
+        "--year", type=_positive, action="append", help="report year (repeatable; default: all)"
+    )
+    report.add_argument(
+        "--group", action="append", help="group report of this group only (repeatable)"
+    )
+
     demo = commands.add_parser(
         "demo", parents=[common], help="generate a small lakehouse and run every step on it"
     )
@@ -70,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.conf, lakehouse=args.lakehouse)
         if getattr(args, "year", None):
             cfg = cfg.with_overrides(years=sorted(set(args.year)))
-        return {"generate": _generate, "run": _run, "demo": _demo}[args.command](cfg, args)
+        commands = {"generate": _generate, "run": _run, "report": _report, "demo": _demo}
+        return commands[args.command](cfg, args)
     except P4eError as exc:
         print(f"p4e: error: {exc}", file=sys.stderr)
         return 1
@@ -105,6 +116,13 @@ def _run(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(cfg: Config, args: argparse.Namespace) -> int:
+    spark = build_session(cfg)
+    run_steps(spark, cfg, ["report"], options={"report": {"groups": args.group}})
+    log.info("reports written under %s/reports", cfg.lakehouse)
+    return 0
+
+
 def _demo(cfg: Config, args: argparse.Namespace) -> int:
     _generate(cfg, argparse.Namespace(members=args.members, seed=None))
     spark = build_session(cfg)
@@ -116,4 +134,5 @@ def _demo(cfg: Config, args: argparse.Namespace) -> int:
     for key, version in sorted(record.versions_written.items()):
         print(f"  {cfg.lakehouse}/{key}  (version {version})")
     print(f"  {cfg.lakehouse}/gold/job_runs  (the run log)")
+    print(f"Reports (HTML, one folder per year) and the data dictionary: {cfg.lakehouse}/reports/")
     return 0

@@ -34,6 +34,7 @@ STEPS: dict[str, str] = {
     "measures": "p4e.measures",
     "rates": "p4e.stats",
     "settle": "p4e.settlement",
+    "report": "p4e.reports",
 }
 
 

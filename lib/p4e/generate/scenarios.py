@@ -42,7 +42,7 @@ class PlantedGroup:
     ref: tuple[float, float]
     focus: tuple[float, float]
     share: float = 0.10
-    max_members: int = 2000
+    max_members: int = 8000
 
     def size(self, members: int) -> int:
         """Number of members of the group in a run of `members` members."""

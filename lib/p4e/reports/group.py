@@ -1,0 +1,281 @@
+"""The confidential provider-group report: one group's rates, gaps, eligibility, settlement.
+
+`group_data` is given that group's rows only (the caller filters the gold tables
+by group), so nothing of another group can reach the page. Per measure: rates by
+subgroup in the year against the group's own baseline (mean of the baseline
+years), the equity gap over the years against the baseline band, eligibility
+and its reasons; then the settlement breakdown of the year and the completeness
+of the group's race and ethnicity data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from p4e.reports.labels import Labels, rounded
+from p4e.reports.page import Html, page, pct, points, table
+from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
+
+Row = Mapping[str, Any]
+
+REASONS = {
+    "too_few_members": "too few members",
+    "reference_too_small": "reference subgroup too small",
+    "no_focus_large_enough": "no focus subgroup large enough",
+    "standard_error_above_cap": "baseline gap not measured precisely enough",
+    "no_baseline_gap": "no baseline gap could be computed",
+    "no_data": "no members in the measure",
+}
+
+
+def group_data(
+    labels: Labels,
+    group_id: str,
+    group_name: str | None,
+    year: int,
+    rates: Sequence[Row],
+    gaps: Sequence[Row],
+    eligibility: Sequence[Row],
+    settlements: Sequence[Row],
+    completeness: Sequence[Row],
+) -> dict[str, Any]:
+    """The figures of one group's report of `year`, from that group's rows only."""
+    measures = []
+    for measure in labels.measures:
+        rows = [r for r in rates if r["measure_id"] == measure and r["year"] <= year]
+        if not any(r["year"] == year for r in rows):
+            continue
+        elig = next((e for e in eligibility if e["measure_id"] == measure), None)
+        settled = [s for s in settlements if s["measure_id"] == measure]
+        baseline_years = list((settled[0] if settled else elig or {}).get("baseline_years") or [])
+        measures.append(
+            {
+                "id": measure,
+                "name": labels.measure_name(measure),
+                "baseline_years": baseline_years,
+                "eligibility": _eligibility(elig),
+                "subgroups": _subgroups(labels, rows, year, baseline_years),
+                "trend": [
+                    {
+                        "year": g["year"],
+                        "gap": rounded(g["gap"]),
+                        "ci_low": rounded(g["ci_low"]),
+                        "ci_high": rounded(g["ci_high"]),
+                    }
+                    for g in sorted(gaps, key=lambda g: g["year"])
+                    if g["measure_id"] == measure and g["level"] == "summary" and g["year"] <= year
+                ],
+                "baseline": _baseline(settled[0] if settled else elig),
+            }
+        )
+    return {
+        "kind": "group",
+        "group_id": group_id,
+        "group_name": group_name or group_id,
+        "year": year,
+        "dimension": labels.dimension_label,
+        "measures": measures,
+        "settlements": [_settlement(s) for s in settlements],
+        "completeness": [
+            {
+                "year": c["year"],
+                "members": c["members"],
+                **{k: rounded(c[k]) for k in c if k.startswith("share_")},
+            }
+            for c in sorted(completeness, key=lambda c: c["year"])
+            if c["year"] <= year
+        ],
+    }
+
+
+def _subgroups(
+    labels: Labels, rows: Sequence[Row], year: int, baseline_years: Sequence[int]
+) -> list[dict[str, Any]]:
+    out = []
+    for code in labels.codes:
+        now = next((r for r in rows if r["subgroup"] == code and r["year"] == year), None)
+        if now is None:
+            continue
+        base = [r["rate"] for r in rows if r["subgroup"] == code and r["year"] in baseline_years]
+        out.append(
+            {
+                "subgroup": code,
+                "label": labels.category(code),
+                "is_reference": code == labels.reference,
+                "n": round(now["n"], 1),
+                "rate": rounded(now["rate"]),
+                "ci_low": rounded(now["ci_low"]),
+                "ci_high": rounded(now["ci_high"]),
+                "is_scored": bool(now["is_scored"]),
+                "baseline_rate": rounded(sum(base) / len(base)) if base else None,
+            }
+        )
+    return out
+
+
+def _eligibility(row: Row | None) -> dict[str, Any]:
+    if row is None:
+        return {"is_eligible": False, "reasons": ["no_data"]}
+    return {"is_eligible": bool(row["is_eligible"]), "reasons": list(row["reasons"] or [])}
+
+
+def _baseline(row: Row | None) -> dict[str, Any] | None:
+    """Baseline gap and CI: the contract's when settled, else the stats eligibility's."""
+    if row is None:
+        return None
+    prefix = "baseline_gap" if "baseline_gap" in row else "baseline_equity_gap"
+    gap, low, high = row[prefix], row["baseline_ci_low"], row["baseline_ci_high"]
+    if gap is None or low is None or high is None:
+        return None
+    return {"gap": rounded(gap), "ci_low": rounded(low), "ci_high": rounded(high)}
+
+
+SETTLEMENT_FIELDS = (
+    "contract_id", "level", "measure_id", "is_eligible", "baseline_gap", "performance_gap",
+    "closure", "is_guard_passed", "guard_subgroup", "guard_decline", "is_eliminated", "tier",
+    "share", "weight", "amount", "share_self_reported",
+)  # fmt: skip
+
+
+def _settlement(row: Row) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in SETTLEMENT_FIELDS:
+        value = row[field]
+        if isinstance(value, float):
+            value = rounded(value)
+        elif value is not None and not isinstance(value, bool | str | int):
+            value = str(value)  # Decimal amounts, shares and weights keep their digits
+        out[field] = value
+    return out
+
+
+def render_group(data: Mapping[str, Any]) -> str:
+    """The group's report page, drawn from `group_data` only."""
+    year = data["year"]
+    body = []
+    for m in data["measures"]:
+        elig = m["eligibility"]
+        badge = (
+            "<span class='badge ok'>eligible</span>"
+            if elig["is_eligible"]
+            else "<span class='badge no'>not eligible: "
+            + escape(", ".join(REASONS.get(r, r) for r in elig["reasons"]))
+            + "</span>"
+        )
+        body.append(f"<h2>{escape(m['name'])} {badge}</h2>")
+        years = m["baseline_years"]
+        baseline = "baseline " + (
+            f"{years[0]}-{years[-1]}" if len(years) > 1 else "".join(map(str, years))
+        )
+        dots = [
+            Dot(
+                s["label"],
+                s["rate"],
+                s["ci_low"],
+                s["ci_high"],
+                f"n = {s['n']:,.0f}" + ("" if s["is_scored"] else " (not scored)"),
+                s["is_reference"],
+                s["baseline_rate"],
+            )
+            for s in m["subgroups"]
+        ]
+        band = m["baseline"]
+        trend = [GapPoint(t["year"], t["gap"], t["ci_low"], t["ci_high"]) for t in m["trend"]]
+        title = f"Rate by subgroup, {year} (95% CI)"
+        charts = [dot_plot(dots, title=title, previous_label=baseline)]
+        if any(p.gap is not None for p in trend):
+            charts.append(
+                gap_trend(
+                    trend,
+                    title="Equity gap over the years (points, 95% CI)",
+                    band=None if band is None else (band["gap"], band["ci_low"], band["ci_high"]),
+                    band_label=baseline,
+                )
+            )
+        else:
+            charts.append(
+                "<p class='note'>No equity gap in any year: the reference and at least one "
+                "focus subgroup need enough members to be scored.</p>"
+            )
+        body.append("<div class='charts'>" + "".join(charts) + "</div>")
+    body.append(f"<h2>Settlement {year}</h2>")
+    if data["settlements"]:
+        body.append(_settlement_table(data["settlements"]))
+    else:
+        body.append("<p class='note'>No contract of this group is settled for this year.</p>")
+    body.append("<h2>Race and ethnicity data completeness</h2>")
+    body.append(
+        table(
+            [
+                "Year",
+                "Members",
+                "Self-reported (incl. declined)",
+                "Provider-reported",
+                "Imputed",
+                "Unknown",
+            ],
+            [
+                [
+                    str(c["year"]),
+                    f"{c['members']:,d}",
+                    pct(c["share_self_reported"]),
+                    pct(c["share_provider_reported"]),
+                    pct(c["share_imputed"]),
+                    pct(c["share_unknown"]),
+                ]
+                for c in data["completeness"]
+            ],
+        )
+    )
+    return page(
+        f"{data['group_name']} ({data['group_id']}): equity report {year}",
+        "Confidential: prepared for this provider group only. Rates, gaps and the "
+        f"settlement by {data['dimension'].lower()}, against the group's own baseline.",
+        body,
+        data,
+    )
+
+
+LEVELS = {"measure": 0, "completeness": 1, "total": 2}
+
+
+def _settlement_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    lines = []
+    for r in sorted(
+        rows, key=lambda r: (r["contract_id"], LEVELS[r["level"]], r["measure_id"] or "")
+    ):
+        guard = ""
+        if r["is_guard_passed"] is not None and r["level"] == "measure":
+            guard = (
+                "passed"
+                if r["is_guard_passed"]
+                else (
+                    f"failed: {r['guard_subgroup']} fell "
+                    f"{abs(r['guard_decline'] or 0) * 100:.1f} points"
+                )
+            )
+        label = {"completeness": "Data completeness", "total": "Total"}.get(
+            r["level"], r["measure_id"]
+        )
+        amount = f"${float(r['amount']):,.2f}" if r["amount"] is not None else ""
+        lines.append(
+            [
+                r["contract_id"],
+                Html(f"<b>{escape(label)}</b>") if r["level"] == "total" else label,
+                points(r["baseline_gap"]),
+                points(r["performance_gap"]),
+                pct(r["closure"], 0),
+                guard,
+                r["tier"] or "",
+                "" if r["share"] is None else f"{float(r['share']):.2f}",
+                "" if r["weight"] is None else f"{float(r['weight']):.3f}",
+                Html(f"<b>{amount}</b>") if r["level"] == "total" else amount,
+            ]
+        )
+    return table(
+        ["Contract", "Component", "Baseline gap", "Gap this year", "Closure", "Decline guard",
+         "Tier", "Share", "Weight", "Amount"],
+        lines,
+    )  # fmt: skip

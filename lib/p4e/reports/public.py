@@ -1,0 +1,219 @@
+"""The public annual equity report: plan-wide rates by subgroup, gaps, trend, completeness.
+
+`public_data` turns the plan-wide rows of the gold tables (group `ALL_GROUPS`)
+into the report's figures, with every cell of denominator below the publication
+threshold suppressed, complementary cells too (`p4e.reports.suppression`): a
+suppressed cell carries no number at all, in the page or in its embedded data,
+and its gap to the reference is not published either. `render_public` draws the
+page from those figures only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from p4e.reports.labels import Labels, rounded
+from p4e.reports.page import Html, interval, page, pct, points, table
+from p4e.reports.suppression import suppressed_cells
+from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
+
+Row = Mapping[str, Any]
+
+
+def public_data(
+    labels: Labels,
+    year: int,
+    rates: Sequence[Row],
+    gaps: Sequence[Row],
+    completeness: Sequence[Row],
+) -> dict[str, Any]:
+    """The figures of the public report of `year` (plan-wide rows, years up to `year`)."""
+    years = sorted({r["year"] for r in rates if r["year"] <= year})
+    measures = []
+    for measure in labels.measures:
+        by_year = [
+            _measure_year(labels, measure, y, rates, gaps)
+            for y in years
+            if any(r["measure_id"] == measure and r["year"] == y for r in rates)
+        ]
+        if by_year:
+            measures.append({"id": measure, "name": labels.measure_name(measure), "years": by_year})
+    return {
+        "kind": "public",
+        "year": year,
+        "dimension": labels.dimension_label,
+        "reference": labels.category(labels.reference),
+        "threshold": labels.threshold,
+        "measures": measures,
+        "completeness": _completeness(completeness, year, labels.threshold),
+    }
+
+
+def _measure_year(
+    labels: Labels, measure: str, year: int, rates: Sequence[Row], gaps: Sequence[Row]
+) -> dict[str, Any]:
+    cells = {r["subgroup"]: r for r in rates if r["measure_id"] == measure and r["year"] == year}
+    total = cells.pop("ALL", None)
+    hidden = suppressed_cells({s: r["n"] for s, r in cells.items()}, labels.threshold)
+    gap_rows = {
+        (g["level"], g["subgroup"]): g
+        for g in gaps
+        if g["measure_id"] == measure and g["year"] == year
+    }
+    summary = gap_rows.get(("summary", None))
+    reference = summary["reference"] if summary else labels.reference
+    subgroups = []
+    for code in labels.codes:
+        if code not in cells:
+            continue
+        cell = {
+            "subgroup": code,
+            "label": labels.category(code),
+            "is_reference": code == reference,
+            "suppressed": code in hidden,
+        }
+        if code not in hidden:
+            cell |= _rate(cells[code])
+            gap = gap_rows.get(("subgroup", code))
+            if gap is not None and code != reference:
+                cell["gap"] = _gap(gap)
+        subgroups.append(cell)
+    return {
+        "year": year,
+        "reference": labels.category(reference),
+        "all": _rate(total) if total else None,
+        "subgroups": subgroups,
+        "equity_gap": _gap(summary) if summary else None,
+    }
+
+
+def _rate(r: Row) -> dict[str, Any]:
+    return {
+        "n": round(r["n"]),
+        "rate": rounded(r["rate"]),
+        "ci_low": rounded(r["ci_low"]),
+        "ci_high": rounded(r["ci_high"]),
+    }
+
+
+def _gap(g: Row) -> dict[str, Any]:
+    low, high = g["ci_low"], g["ci_high"]
+    return {
+        "gap": rounded(g["gap"]),
+        "ci_low": rounded(low),
+        "ci_high": rounded(high),
+        "is_significant": low is not None and high is not None and (low > 0 or high < 0),
+        "is_scored": bool(g["is_scored"]),
+    }
+
+
+SOURCES = ("self_reported", "provider_reported", "imputed", "unknown")
+
+
+def _completeness(rows: Sequence[Row], year: int, threshold: float) -> list[dict[str, Any]]:
+    """Shares of members by source of the answer, per year; small counts suppressed."""
+    out = []
+    for r in sorted((r for r in rows if r["year"] <= year), key=lambda r: r["year"]):
+        counts = {s: r[f"n_{s}"] for s in SOURCES}
+        hidden = suppressed_cells({s: n for s, n in counts.items() if n > 0}, threshold)
+        shares = {s: None if s in hidden else rounded(r[f"share_{s}"]) for s in SOURCES}
+        out.append({"year": r["year"], "members": r["members"], "shares": shares})
+    return out
+
+
+def render_public(data: Mapping[str, Any]) -> str:
+    """The public report page, drawn from `public_data` only."""
+    year, reference = data["year"], data["reference"]
+    body = [
+        f"<p class='note'>Rates by {data['dimension'].lower()} for all plan members attributed "
+        f"to a provider group or not. Gaps are to the reference group ({reference}), "
+        "oriented so that a positive gap means the group does worse than the reference; "
+        "<b>bold orange</b> gaps are significant (the 95% interval excludes 0). Cells with "
+        f"fewer than {data['threshold']:g} members are suppressed, with further cells where "
+        "needed so that none can be recomputed from the others.</p>"
+    ]
+    for measure in data["measures"]:
+        latest = measure["years"][-1]
+        body.append(f"<h2>{measure['name']}</h2>")
+        dots = [
+            Dot(
+                s["label"],
+                None if s["suppressed"] else s["rate"],
+                s.get("ci_low"),
+                s.get("ci_high"),
+                "suppressed" if s["suppressed"] else f"n = {s['n']:,d}",
+                s["is_reference"],
+            )
+            for s in latest["subgroups"]
+        ]
+        trend = [GapPoint(y["year"], *_triple(y["equity_gap"])) for y in measure["years"]]
+        body.append(
+            "<div class='charts'>"
+            + dot_plot(dots, title=f"Rate by subgroup, {latest['year']} (95% CI)")
+            + gap_trend(trend, title="Equity gap over the years (points, 95% CI)")
+            + "</div>"
+        )
+        body.append(_rates_table(latest))
+    body.append("<h2>Data completeness</h2>")
+    body.append(
+        table(
+            [
+                "Year",
+                "Members",
+                "Self-reported (incl. declined)",
+                "Provider-reported",
+                "Imputed",
+                "Unknown",
+            ],
+            [
+                [str(c["year"]), f"{c['members']:,d}", *(_share(c["shares"][s]) for s in SOURCES)]
+                for c in data["completeness"]
+            ],
+        )
+    )
+    return page(
+        f"Health equity report {year}",
+        f"Quality of care by {data['dimension'].lower()}, plan-wide, measurement year {year}.",
+        body,
+        data,
+    )
+
+
+def _triple(gap: Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
+    return (None, None, None) if gap is None else (gap["gap"], gap["ci_low"], gap["ci_high"])
+
+
+def _share(value: float | None) -> str:
+    return "suppressed" if value is None else pct(value)
+
+
+def _rates_table(year: Mapping[str, Any]) -> str:
+    rows = []
+    for s in year["subgroups"]:
+        if s["suppressed"]:
+            rows.append([s["label"], "suppressed", "", "", "", ""])
+            continue
+        gap, gap_cells = s.get("gap"), ["", ""]
+        if gap is not None and not gap["is_scored"]:
+            gap_cells = ["not scored", ""]
+        elif gap is not None:
+            mark = "sig" if gap["is_significant"] else ""
+            gap_cells = [
+                Html(f"<span class='{mark}'>{points(gap['gap'])}</span>"),
+                interval(gap["ci_low"], gap["ci_high"], points),
+            ]
+        rows.append(
+            [
+                s["label"],
+                f"{s['n']:,d}",
+                pct(s["rate"]),
+                interval(s["ci_low"], s["ci_high"]),
+                *gap_cells,
+            ]
+        )
+    total = year["all"]
+    if total:
+        rows.append(["All members", f"{total['n']:,d}", pct(total["rate"]),
+                     interval(total["ci_low"], total["ci_high"]), "", ""])  # fmt: skip
+    return table(["Subgroup", "Members (n)", "Rate", "95% CI", "Gap (points)", "95% CI"], rows)
