@@ -33,3 +33,10 @@ def test_config_errors_are_one_line_and_exit_1(capsys):
     )
     assert main(["run", "validate", "--contract", "C-G901"]) == 1
     assert "--contract applies to the settle step only" in capsys.readouterr().err
+
+
+def test_report_accepts_years_and_groups():
+    args = build_parser().parse_args(
+        ["report", "--year", "2025", "--group", "G901", "--group", "G902"]
+    )
+    assert (args.command, args.year, args.group) == ("report", [2025], ["G901", "G902"])

@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from p4e.reports.labels import Labels, rounded
-from p4e.reports.page import Html, page, pct, points, table
+from p4e.reports.page import SOURCES, Html, completeness_table, page, pct, points, table
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
 
 Row = Mapping[str, Any]
@@ -207,26 +207,9 @@ def render_group(data: Mapping[str, Any]) -> str:
         body.append("<p class='note'>No contract of this group is settled for this year.</p>")
     body.append("<h2>Race and ethnicity data completeness</h2>")
     body.append(
-        table(
-            [
-                "Year",
-                "Members",
-                "Self-reported (incl. declined)",
-                "Provider-reported",
-                "Imputed",
-                "Unknown",
-            ],
-            [
-                [
-                    str(c["year"]),
-                    f"{c['members']:,d}",
-                    pct(c["share_self_reported"]),
-                    pct(c["share_provider_reported"]),
-                    pct(c["share_imputed"]),
-                    pct(c["share_unknown"]),
-                ]
-                for c in data["completeness"]
-            ],
+        completeness_table(
+            (c["year"], c["members"], [c[f"share_{s}"] for s in SOURCES])
+            for c in data["completeness"]
         )
     )
     return page(

@@ -56,6 +56,26 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+SOURCES = ("self_reported", "provider_reported", "imputed", "unknown")  # completeness columns
+
+
+def completeness_table(rows: Iterable[tuple[int, int, Sequence[float | None]]]) -> str:
+    """Members and their shares by source of the answer per year; None reads 'suppressed'.
+
+    Args:
+        rows: (year, members, shares in the order self-reported, provider-reported,
+            imputed, unknown).
+    """
+    return table(
+        ["Year", "Members", "Self-reported (incl. declined)", "Provider-reported", "Imputed",
+         "Unknown"],
+        [
+            [str(year), f"{members:,d}", *("suppressed" if v is None else pct(v) for v in shares)]
+            for year, members, shares in rows
+        ],
+    )  # fmt: skip
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     """A proportion as a percentage, '' for None."""
     return "" if value is None else f"{value * 100:.{digits}f}%"

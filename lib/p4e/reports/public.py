@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from p4e.reports.labels import Labels, rounded
-from p4e.reports.page import Html, interval, page, pct, points, table
+from p4e.reports.page import SOURCES, Html, completeness_table, interval, page, pct, points, table
 from p4e.reports.suppression import suppressed_cells
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
 
@@ -108,9 +108,6 @@ def _gap(g: Row) -> dict[str, Any]:
     }
 
 
-SOURCES = ("self_reported", "provider_reported", "imputed", "unknown")
-
-
 def _completeness(rows: Sequence[Row], year: int, threshold: float) -> list[dict[str, Any]]:
     """Shares of members by source of the answer, per year; small counts suppressed."""
     out = []
@@ -157,19 +154,9 @@ def render_public(data: Mapping[str, Any]) -> str:
         body.append(_rates_table(latest))
     body.append("<h2>Data completeness</h2>")
     body.append(
-        table(
-            [
-                "Year",
-                "Members",
-                "Self-reported (incl. declined)",
-                "Provider-reported",
-                "Imputed",
-                "Unknown",
-            ],
-            [
-                [str(c["year"]), f"{c['members']:,d}", *(_share(c["shares"][s]) for s in SOURCES)]
-                for c in data["completeness"]
-            ],
+        completeness_table(
+            (c["year"], c["members"], [c["shares"][s] for s in SOURCES])
+            for c in data["completeness"]
         )
     )
     return page(
@@ -182,10 +169,6 @@ def render_public(data: Mapping[str, Any]) -> str:
 
 def _triple(gap: Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
     return (None, None, None) if gap is None else (gap["gap"], gap["ci_low"], gap["ci_high"])
-
-
-def _share(value: float | None) -> str:
-    return "suppressed" if value is None else pct(value)
 
 
 def _rates_table(year: Mapping[str, Any]) -> str:
