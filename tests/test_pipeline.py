@@ -18,8 +18,6 @@ from conftest import NIGHTLY_GOLD
 from p4e.pipeline import STEPS, run_steps
 from p4e.storage import open_store
 
-GOLD = NIGHTLY_GOLD
-
 
 def results(store, path, version=None):
     """A gold table's rows, less `input_versions`: the Delta versions a settlement read
@@ -30,7 +28,7 @@ def results(store, path, version=None):
 
 def test_nightly_writes_every_gold_table_and_logs_the_run(nightly_twice):
     cfg, store, first, _, _ = nightly_twice
-    for table in GOLD:  # the generator plants no bad rows, so quarantine may be empty
+    for table in NIGHTLY_GOLD:  # the generator plants no bad rows, so quarantine may be empty
         rows = DeltaTable(cfg.table_path("gold", table)).to_pyarrow_table().num_rows
         assert rows > 0 or table == "quarantine", table
     assert first.status == "succeeded"
@@ -49,7 +47,7 @@ def test_nightly_writes_every_gold_table_and_logs_the_run(nightly_twice):
 
 def test_second_nightly_on_same_inputs_leaves_gold_identical(nightly_twice):
     cfg, store, _, _, first_versions = nightly_twice
-    for table in GOLD:
+    for table in NIGHTLY_GOLD:
         path = cfg.table_path("gold", table)
         assert store.version(path) > first_versions[table]  # the rerun committed new versions...
         assert_df_equality(  # ...with identical contents
@@ -79,7 +77,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     shutil.copytree(cfg.lakehouse, lakehouse)
     killed_cfg = cfg.with_overrides(lakehouse=str(lakehouse))
     store = open_store(spark, killed_cfg)
-    before = {t: store.version(killed_cfg.table_path("gold", t)) for t in GOLD}
+    before = {t: store.version(killed_cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
 
     process = subprocess.Popen(
         [
@@ -104,7 +102,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     process.wait()
     assert process.returncode == -signal.SIGKILL
 
-    for table in GOLD:  # every table opens at a committed version; nothing half-written
+    for table in NIGHTLY_GOLD:  # every table opens at a committed version; nothing half-written
         path = killed_cfg.table_path("gold", table)
         assert store.version(path) >= before[table]
         assert DeltaTable(path).to_pyarrow_table().num_rows > 0 or table == "quarantine"
@@ -114,7 +112,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     assert len(started - ended) == 1  # the killed run: started, never ended
 
     run_steps(spark, killed_cfg, list(STEPS))
-    for table in GOLD:  # the recovery run reproduces the uninterrupted run's results
+    for table in NIGHTLY_GOLD:  # the recovery run reproduces the uninterrupted run's results
         assert_df_equality(
             results(store, cfg.table_path("gold", table)),
             results(store, killed_cfg.table_path("gold", table)),

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from p4e.reports.labels import Labels, rounded
+from p4e.reports.labels import Labels, gap_figures, rounded
 from p4e.reports.page import SOURCES, Html, completeness_table, page, pct, points, table
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
+from p4e.settlement.report import LEVEL_ORDER
 
 Row = Mapping[str, Any]
 
@@ -48,8 +49,9 @@ def group_data(
         if not any(r["year"] == year for r in rows):
             continue
         elig = next((e for e in eligibility if e["measure_id"] == measure), None)
-        settled = [s for s in settlements if s["measure_id"] == measure]
-        baseline_years = list((settled[0] if settled else elig or {}).get("baseline_years") or [])
+        settled = next((s for s in settlements if s["measure_id"] == measure), None)
+        baseline_source = settled or elig  # the contract's baseline when settled
+        baseline_years = list((baseline_source or {}).get("baseline_years") or [])
         measures.append(
             {
                 "id": measure,
@@ -58,16 +60,11 @@ def group_data(
                 "eligibility": _eligibility(elig),
                 "subgroups": _subgroups(labels, rows, year, baseline_years),
                 "trend": [
-                    {
-                        "year": g["year"],
-                        "gap": rounded(g["gap"]),
-                        "ci_low": rounded(g["ci_low"]),
-                        "ci_high": rounded(g["ci_high"]),
-                    }
+                    {"year": g["year"], **gap_figures(g["gap"], g["ci_low"], g["ci_high"])}
                     for g in sorted(gaps, key=lambda g: g["year"])
                     if g["measure_id"] == measure and g["level"] == "summary" and g["year"] <= year
                 ],
-                "baseline": _baseline(settled[0] if settled else elig),
+                "baseline": _baseline(baseline_source),
             }
         )
     return {
@@ -129,7 +126,7 @@ def _baseline(row: Row | None) -> dict[str, Any] | None:
     gap, low, high = row[prefix], row["baseline_ci_low"], row["baseline_ci_high"]
     if gap is None or low is None or high is None:
         return None
-    return {"gap": rounded(gap), "ci_low": rounded(low), "ci_high": rounded(high)}
+    return gap_figures(gap, low, high)
 
 
 SETTLEMENT_FIELDS = (
@@ -221,13 +218,10 @@ def render_group(data: Mapping[str, Any]) -> str:
     )
 
 
-LEVELS = {"measure": 0, "completeness": 1, "total": 2}
-
-
 def _settlement_table(rows: Sequence[Mapping[str, Any]]) -> str:
     lines = []
     for r in sorted(
-        rows, key=lambda r: (r["contract_id"], LEVELS[r["level"]], r["measure_id"] or "")
+        rows, key=lambda r: (r["contract_id"], LEVEL_ORDER[r["level"]], r["measure_id"] or "")
     ):
         guard = ""
         if r["is_guard_passed"] is not None and r["level"] == "measure":

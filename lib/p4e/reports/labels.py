@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from p4e.config import Config
 from p4e.demographics.dimension import load_dimension
@@ -54,3 +55,8 @@ def rounded(value: float | None) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return round(float(value), DIGITS)
+
+
+def gap_figures(gap: float | None, low: float | None, high: float | None) -> dict[str, Any]:
+    """A gap and its CI bounds, rounded, under the keys the reports' data use."""
+    return {"gap": rounded(gap), "ci_low": rounded(low), "ci_high": rounded(high)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from p4e.reports.labels import Labels, rounded
+from p4e.reports.labels import Labels, gap_figures, rounded
 from p4e.reports.page import SOURCES, Html, completeness_table, interval, page, pct, points, table
 from p4e.reports.suppression import suppressed_cells
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
@@ -100,9 +100,7 @@ def _rate(r: Row) -> dict[str, Any]:
 def _gap(g: Row) -> dict[str, Any]:
     low, high = g["ci_low"], g["ci_high"]
     return {
-        "gap": rounded(g["gap"]),
-        "ci_low": rounded(low),
-        "ci_high": rounded(high),
+        **gap_figures(g["gap"], low, high),
         "is_significant": low is not None and high is not None and (low > 0 or high < 0),
         "is_scored": bool(g["is_scored"]),
     }
