@@ -33,6 +33,8 @@ def test_config_errors_are_one_line_and_exit_1(capsys):
     )
     assert main(["run", "validate", "--contract", "C-G901"]) == 1
     assert "--contract applies to the settle step only" in capsys.readouterr().err
+    assert main(["run", "measures", "--all-years"]) == 1
+    assert "--all-years applies to the nightly only" in capsys.readouterr().err
 
 
 def test_report_accepts_years_and_groups():

@@ -14,7 +14,7 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
-from conftest import NIGHTLY_GOLD
+from conftest import NIGHTLY_GOLD, YEARLY_GOLD
 from p4e.pipeline import STEPS, run_steps
 from p4e.storage import open_store
 
@@ -32,7 +32,7 @@ def test_nightly_writes_every_gold_table_and_logs_the_run(nightly_twice):
         rows = DeltaTable(cfg.table_path("gold", table)).to_pyarrow_table().num_rows
         assert rows > 0 or table == "quarantine", table
     assert first.status == "succeeded"
-    assert set(first.step_seconds) == set(STEPS)
+    assert set(first.step_seconds) == {*STEPS, "changes"}
     rows = store.read(cfg.table_path("gold", "job_runs")).orderBy("started_at", "status").collect()
     runs = [r for r in rows if r["status"] != "running"]
     assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
@@ -45,11 +45,19 @@ def test_nightly_writes_every_gold_table_and_logs_the_run(nightly_twice):
     )
 
 
-def test_second_nightly_on_same_inputs_leaves_gold_identical(nightly_twice):
-    cfg, store, _, _, first_versions = nightly_twice
+def test_second_nightly_on_same_inputs_computes_no_year_and_leaves_gold_identical(
+    nightly_twice,
+):
+    cfg, store, first, second, first_versions = nightly_twice
+    assert first.years_computed == cfg["years"] and second.years_computed == []
+    assert set(second.step_seconds) == {"validate", "changes", "settle", "report"}
+    assert second.input_fingerprints == first.input_fingerprints
     for table in NIGHTLY_GOLD:
         path = cfg.table_path("gold", table)
-        assert store.version(path) > first_versions[table]  # the rerun committed new versions...
+        if table in YEARLY_GOLD:  # not rewritten...
+            assert store.version(path) == first_versions[table]
+        else:  # ...or rewritten by validation and settlement...
+            assert store.version(path) > first_versions[table]
         assert_df_equality(  # ...with identical contents
             results(store, path, first_versions[table]),
             results(store, path),
@@ -86,6 +94,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
             "import sys; from p4e.cli import main; sys.exit(main())",
             "run",
             "nightly",
+            "--all-years",  # the inputs did not change: only a forced run computes
             "--lakehouse",
             str(lakehouse),
         ],
@@ -97,7 +106,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     for line in process.stderr:
         if "step measures: started" in line or time.monotonic() > deadline:
             break
-    time.sleep(3)  # well inside the measure step (it writes one year after another)
+    time.sleep(3)  # well inside the measure step (it matches events, then writes all years)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
@@ -111,7 +120,8 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     ended = {r["run_id"] for r in runs.filter("status != 'running'").collect()}
     assert len(started - ended) == 1  # the killed run: started, never ended
 
-    run_steps(spark, killed_cfg, list(STEPS))
+    recovery = run_steps(spark, killed_cfg, list(STEPS), changed_years_only=True)
+    assert recovery.years_computed == cfg["years"]  # the killed run invalidated every year
     for table in NIGHTLY_GOLD:  # the recovery run reproduces the uninterrupted run's results
         assert_df_equality(
             results(store, cfg.table_path("gold", table)),

@@ -95,6 +95,22 @@ def test_replace_where_replaces_exactly_one_partition(spark, store, table, seede
     assert [h["version"] for h in store.history(table)] == [1, 0]
 
 
+def test_replace_where_with_a_list_replaces_those_partitions_in_one_commit(
+    spark, store, table, seeded
+):
+    store.write(spark.createDataFrame(rows(2025), SCHEMA), table, "append")
+    replacement = spark.createDataFrame(rows(2023, n=1, label="x") + rows(2025, n=2), SCHEMA)
+    version = store.write(replacement, table, "overwrite", replace_where={"year": [2023, 2025]})
+    assert version == 2
+    counts = store.read(table).groupBy("year").count().orderBy("year").collect()
+    assert counts == [(2023, 1), (2024, 3), (2025, 2)]
+    with pytest.raises(P4eError, match="holds rows of partition"):
+        store.write(seeded, table, "overwrite", replace_where={"year": [2023, 2025]})
+    with pytest.raises(ValueError, match="no value"):
+        store.write(replacement, table, "overwrite", replace_where={"year": []})
+    assert store.version(table) == 2
+
+
 def test_append_adds_rows(spark, store, table, seeded):
     store.write(spark.createDataFrame(rows(2025), SCHEMA), table, "append")
     assert store.read(table).groupBy("year").count().orderBy("year").collect() == [

@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--contract", action="append", help="settle only this contract id (repeatable; settle)"
     )
+    run.add_argument(
+        "--all-years",
+        action="store_true",
+        help="nightly: compute every year, not only those whose inputs changed",
+    )
 
     report = commands.add_parser(
         "report", parents=[common], help="write the HTML reports and the data dictionary"
@@ -109,10 +114,13 @@ def _generate(cfg: Config, args: argparse.Namespace) -> int:
 def _run(cfg: Config, args: argparse.Namespace) -> int:
     if args.contract and args.step not in ("settle", "nightly"):
         raise P4eError("--contract applies to the settle step only")
+    if args.all_years and args.step != "nightly":
+        raise P4eError("--all-years applies to the nightly only")
     spark = build_session(cfg)
-    steps = list(STEPS) if args.step == "nightly" else [args.step]
+    nightly = args.step == "nightly"
+    steps = list(STEPS) if nightly else [args.step]
     options = {"settle": {"contract_ids": args.contract}} if args.contract else {}
-    run_steps(spark, cfg, steps, options=options)
+    run_steps(spark, cfg, steps, options=options, changed_years_only=nightly and not args.all_years)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,14 @@ class Config:
             raise ConfigError(f"configuration has no paths.{key}") from exc
         return (self.conf_dir / rel).resolve()
 
-    def digest(self) -> str:
-        """SHA-256 of the configuration and every file under its configured folders."""
-        h = hashlib.sha256(json.dumps(self.data, sort_keys=True, default=str).encode())
+    def digest(self, without: Sequence[str] = ()) -> str:
+        """SHA-256 of the configuration and every file under its configured folders.
+
+        Args:
+            without: top-level keys left out (e.g. those no result depends on).
+        """
+        data = {k: v for k, v in self.data.items() if k not in without}
+        h = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
         for key in sorted(self.data.get("paths", {})):
             folder = self.conf_path(key)
             for file in sorted(p for p in folder.rglob("*") if p.is_file()):

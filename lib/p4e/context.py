@@ -23,6 +23,8 @@ class RunContext:
     """Session, configuration and Delta store of one run, plus its lineage record.
 
     Attributes:
+        years: the measurement years the year-by-year steps (demographics, measures,
+            rates) compute; the configured years, or the nightly's changed ones.
         versions_read: "layer/table" -> version read (the first read of a run pins it).
         versions_written: "layer/table" -> last version this run committed.
     """
@@ -31,16 +33,20 @@ class RunContext:
     cfg: Config
     store: DeltaStore
     run_id: str = "adhoc"
+    years: list[int] = field(default_factory=list)
     versions_read: dict[str, int] = field(default_factory=dict)
     versions_written: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def create(cls, spark: SparkSession, cfg: Config, run_id: str = "adhoc") -> RunContext:
-        return cls(spark, cfg, open_store(spark, cfg), run_id)
+        ctx = cls(spark, cfg, open_store(spark, cfg), run_id)
+        ctx.years = ctx.configured_years
+        return ctx
 
     @property
-    def years(self) -> list[int]:
-        return [int(y) for y in self.cfg["years"]]
+    def configured_years(self) -> list[int]:
+        """Every measurement year of the configuration (settlement and reports cover all)."""
+        return sorted(int(y) for y in self.cfg["years"])
 
     def path(self, layer: str, table: str) -> str:
         return self.cfg.table_path(layer, table)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from p4e import __version__
+from p4e import __version__, changes
 from p4e.config import Config
 from p4e.context import RunContext
 from p4e.errors import P4eError
@@ -56,8 +56,15 @@ def run_steps(
     *,
     run_id: str | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    changed_years_only: bool = False,
 ) -> RunRecord:
     """Run `steps` in order in one context and append the outcome to `gold/job_runs`.
+
+    A run of every step (the nightly) fingerprints each configured year's inputs
+    after validation (`p4e.changes`) and records them when it succeeds. With
+    `changed_years_only`, the year-by-year steps then compute only the years whose
+    fingerprint changed since the last nightly, and are skipped when none did;
+    settlement and reports always cover every configured year.
 
     Args:
         spark: session.
@@ -65,6 +72,7 @@ def run_steps(
         steps: step names, in the order to run them.
         run_id: id of the run in the log (a new UUID when None).
         options: step name -> keyword arguments of its `run` (e.g. settle's contract_ids).
+        changed_years_only: compute only the years whose inputs changed (nightly).
 
     Returns:
         The run record written (status "succeeded").
@@ -82,8 +90,13 @@ def run_steps(
         code_version=__version__,
     )
     write_run(ctx, record)  # a run killed before it ends stays visible as "running"
+    fingerprinted = set(steps) == set(STEPS)
+    fingerprints: dict[str, str] = {}
     try:
         for name, function in functions:
+            if name in changes.YEARLY_STEPS and not ctx.years:
+                log.info("step %s: skipped, no year's inputs changed", name)
+                continue
             started = time.perf_counter()
             log.info("step %s: started", name)
             result = function(ctx, **(options or {}).get(name, {}))
@@ -91,6 +104,15 @@ def run_steps(
             record.step_seconds[name] = round(seconds, 3)
             record.row_counts.update(_row_counts(name, result))
             log.info("step %s: done in %.1f s%s", name, seconds, _summary(result))
+            if name == "validate" and fingerprinted:
+                started = time.perf_counter()
+                changed, fingerprints = changes.detect(ctx)
+                if changed_years_only:
+                    ctx.years = changed
+                record.step_seconds["changes"] = round(time.perf_counter() - started, 3)
+        if set(steps) & set(changes.YEARLY_STEPS):
+            record.years_computed = list(ctx.years)
+        record.input_fingerprints = fingerprints
         record.status = "succeeded"
     except BaseException as exc:
         record.status = "failed"

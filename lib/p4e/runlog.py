@@ -12,7 +12,8 @@ JOB_RUNS_SCHEMA = ddl_schema(
     "run_id STRING, status STRING, started_at TIMESTAMP, ended_at TIMESTAMP, "
     "steps ARRAY<STRING>, step_seconds MAP<STRING, DOUBLE>, config_hash STRING, "
     "code_version STRING, versions_read MAP<STRING, BIGINT>, "
-    "versions_written MAP<STRING, BIGINT>, row_counts MAP<STRING, BIGINT>, error STRING"
+    "versions_written MAP<STRING, BIGINT>, row_counts MAP<STRING, BIGINT>, error STRING, "
+    "years_computed ARRAY<INT>, input_fingerprints MAP<STRING, STRING>"
 )
 
 
@@ -32,6 +33,8 @@ class RunRecord:
     versions_written: dict[str, int] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    years_computed: list[int] | None = None
+    input_fingerprints: dict[str, str] = field(default_factory=dict)
 
 
 def write_run(ctx: RunContext, record: RunRecord) -> int:

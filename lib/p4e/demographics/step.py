@@ -19,8 +19,9 @@ def run(ctx: RunContext) -> None:
     """Assign every member a source and category probabilities per year, then completeness.
 
     Reads silver/members, silver/<dimension source table> and silver/attribution;
-    overwrites silver/member_demographics and gold/data_completeness (both
-    partitioned by year). The dimension is `cfg["dimension"]`.
+    replaces the years of `ctx.years` in silver/member_demographics, then
+    overwrites gold/data_completeness from every year of it (both partitioned by
+    year). The dimension is `cfg["dimension"]`.
 
     Raises:
         ConfigError: the dimension configuration is missing or invalid.
@@ -32,7 +33,14 @@ def run(ctx: RunContext) -> None:
     demographics = member_demographics(
         ctx.spark, ctx.read("silver", "members"), records, dim, ctx.years
     )
-    ctx.write(demographics, "silver", DEMOGRAPHICS_TABLE, "overwrite", partition_by=["year"])
+    ctx.write(
+        demographics,
+        "silver",
+        DEMOGRAPHICS_TABLE,
+        "overwrite",
+        partition_by=["year"],
+        replace_where={"year": ctx.years},
+    )
     completeness = data_completeness(
         ctx.read("silver", DEMOGRAPHICS_TABLE), ctx.read("silver", "attribution")
     )

@@ -20,15 +20,15 @@ from p4e.measures.valuesets import normalize_code, normalize_system, valueset_fr
 def coded_events(
     spark: SparkSession,
     definitions: Definitions,
-    year: int,
+    years: Sequence[int],
     *,
     claims: DataFrame,
     observations: DataFrame,
 ) -> DataFrame:
     """Claims and observations whose code is in a value set the definitions use.
 
-    Only rows dated inside the union of all windows of the year are kept. A code in
-    several value sets yields one row per value set.
+    Only rows dated inside the union of all windows of the years are kept (see
+    `events_span`). A code in several value sets yields one row per value set.
 
     Returns:
         Columns member_id, event_date, place_of_service, value (observations only),
@@ -53,10 +53,8 @@ def coded_events(
             "value",
         )
     )
-    windows = [c.window for c in definitions.event_criteria()]
-    windows += [rule.window for rule in definitions.result_rules()]
     return (
-        unioned.filter(_span(windows, year, F.col("event_date")))
+        unioned.filter(in_events_span(F.col("event_date"), definitions, years))
         .withColumn("code_system", normalize_system(F.col("code_system")))
         .withColumn("code", normalize_code(F.col("code")))
         .join(F.broadcast(codes), on=["code_system", "code"], how="inner")
@@ -104,9 +102,16 @@ def in_window(col: Column, window: Window, year: int) -> Column:
     return _between(col, *window.bounds(year))
 
 
-def _span(windows: Sequence[Window], year: int, col: Column) -> Column:
-    """Date filter covering every window (open at an end where any window is open)."""
-    bounds = [w.bounds(year) for w in windows]
+def in_events_span(col: Column, definitions: Definitions, years: Sequence[int]) -> Column:
+    """True when the date lies in the union of all event windows of the years.
+
+    The union is taken as one span from the earliest start to the latest end (open at
+    an end where any window is open): every event a criterion or result rule of these
+    years can read, and nothing dated outside it.
+    """
+    windows = [c.window for c in definitions.event_criteria()]
+    windows += [rule.window for rule in definitions.result_rules()]
+    bounds = [w.bounds(year) for w in windows for year in years]
     starts: list[date | None] = [b[0] for b in bounds]
     ends: list[date | None] = [b[1] for b in bounds]
     start = None if not starts or None in starts else min(d for d in starts if d)

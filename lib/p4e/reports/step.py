@@ -31,7 +31,7 @@ log = logging.getLogger("p4e")
 def run(
     ctx: RunContext, *, years: Sequence[int] | None = None, groups: Sequence[str] | None = None
 ) -> dict[str, int]:
-    """Write the reports of `years` (default: the run's years) and the data dictionary.
+    """Write the reports of `years` (default: the configured years) and the data dictionary.
 
     Args:
         ctx: run context; reads gold tables at the versions this run sees.
@@ -42,7 +42,7 @@ def run(
         Files written per kind ("public", "group", "dictionary").
     """
     labels = load_labels(ctx.cfg)
-    years = sorted(years or ctx.years)
+    years = sorted(years or ctx.configured_years)
     rates = _rows(ctx, "subgroup_rates")
     gaps = _rows(ctx, "equity_gaps")
     eligibility = _rows(ctx, "eligibility")

@@ -182,7 +182,8 @@ def run(
     Args:
         ctx: run context (contracts from `paths.contracts`, stats settings from `stats:`).
         contract_ids: contracts to settle (all when None).
-        years: performance years to settle (every term year among `ctx.years` when None).
+        years: performance years to settle (every term year among the configured years
+            when None).
 
     Returns:
         Rows written per "contract_id/year".
@@ -193,7 +194,7 @@ def run(
     """
     settings = load_settings(ctx.cfg, measure_directions(ctx.cfg))
     contracts = load_contracts(ctx.cfg, set(settings.directions))
-    pairs = select_contracts(contracts, contract_ids, years, ctx.years)
+    pairs = select_contracts(contracts, contract_ids, years, ctx.configured_years)
     tables = {f"{layer}/{name}": ctx.read(layer, name) for layer, name in INPUTS}
     versions = {key: int(ctx.versions_read[key]) for key in tables}
     computed = {r["year"] for r in tables["gold/equity_gaps"].select("year").distinct().collect()}

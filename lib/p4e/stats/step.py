@@ -91,8 +91,8 @@ def stats_tables(cells: DataFrame, settings: StatsSettings) -> dict[str, DataFra
 def run(ctx: RunContext) -> None:
     """Compute and write gold/subgroup_rates, equity_gaps, gap_replicates and eligibility.
 
-    The yearly tables are partitioned by year and each year of `ctx.years` is replaced
-    atomically; eligibility is recomputed from the written tables (so baseline years
+    The yearly tables are partitioned by year and the years of `ctx.years` are replaced
+    in one commit per table; eligibility is recomputed from the written tables (so baseline years
     from earlier runs count) and overwritten.
     """
     settings = load_settings(ctx.cfg)
@@ -103,15 +103,14 @@ def run(ctx: RunContext) -> None:
     cells = compute_cells(member_measures, demographics, settings).persist()
     try:
         for name, table in stats_tables(cells, settings).items():
-            for year in years:
-                ctx.write(
-                    table.filter(F.col("year") == year),
-                    "gold",
-                    name,
-                    "overwrite",
-                    partition_by=["year"],
-                    replace_where={"year": year},
-                )
+            ctx.write(
+                table,
+                "gold",
+                name,
+                "overwrite",
+                partition_by=["year"],
+                replace_where={"year": years},
+            )
     finally:
         cells.unpersist()
     result = eligibility(

@@ -12,14 +12,32 @@ from pyspark.sql.types import StructType
 from p4e.errors import SchemaMismatch, TableNotFound
 
 WriteMode = Literal["append", "overwrite"]
+# Partition column -> the value (or a list of values) whose partitions a write replaces.
 PartitionValues = Mapping[str, Any]
+
+
+def replaced_values(replace_where: PartitionValues) -> dict[str, list[Any]]:
+    """`replace_where` with every value as a non-empty list (a scalar becomes [scalar]).
+
+    Raises:
+        ValueError: a column is given an empty list of values.
+    """
+    values = {
+        k: list(v) if isinstance(v, list | tuple | set | frozenset) else [v]
+        for k, v in replace_where.items()
+    }
+    empty = sorted(k for k, v in values.items() if not v)
+    if empty:
+        raise ValueError(f"replace_where gives no value for {empty}")
+    return values
 
 
 class DeltaStore(abc.ABC):
     """Read and write Delta tables by path.
 
     `write` with mode "overwrite" and `replace_where={"year": 2023}` atomically
-    replaces exactly that partition and leaves the rest of the table as it was.
+    replaces exactly that partition and leaves the rest of the table as it was;
+    `replace_where={"year": [2023, 2024]}` replaces both in one commit.
     """
 
     name: str
@@ -54,8 +72,9 @@ class DeltaStore(abc.ABC):
         path: str,
         mode: WriteMode,
         partition_by: list[str],
-        replace_where: PartitionValues | None,
-    ) -> int: ...
+        replace_where: dict[str, list[Any]] | None,
+    ) -> int:
+        """Commit `df`; `replace_where` as normalised by `replaced_values`."""
 
     def write(
         self,
@@ -74,7 +93,8 @@ class DeltaStore(abc.ABC):
             mode: "append" adds rows; "overwrite" replaces the table, or with
                 `replace_where` only the rows of that partition.
             partition_by: partition columns (for a new table; checked otherwise).
-            replace_where: partition column -> value identifying the partition to replace.
+            replace_where: partition column -> value, or list of values, identifying the
+                partitions to replace.
 
         Returns:
             The committed table version.
@@ -94,6 +114,7 @@ class DeltaStore(abc.ABC):
                 raise ValueError(
                     f"replace_where may name partition columns only; {sorted(unknown)} are not"
                 )
+            replace_where = replaced_values(replace_where)
         if self.exists(path):
             table_schema, table_partitions = self.schema(path)
             check_schema(df.schema, table_schema, path)

@@ -36,7 +36,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
 from p4e.errors import ConcurrentWriteConflict, P4eError, TableNotFound
-from p4e.storage.base import DeltaStore, PartitionValues, WriteMode
+from p4e.storage.base import DeltaStore, PartitionValues, WriteMode, replaced_values
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 WRITE_ID_KEY = "p4e.write_id"
@@ -106,7 +106,7 @@ class RsStore(DeltaStore):
         path: str,
         mode: WriteMode,
         partition_by: list[str],
-        replace_where: PartitionValues | None,
+        replace_where: dict[str, list[Any]] | None,
     ) -> int:
         staged = self.stage(df, path, partition_by, replace_where)
         return self.commit(staged, mode, replace_where)
@@ -119,6 +119,7 @@ class RsStore(DeltaStore):
         replace_where: PartitionValues | None = None,
     ) -> StagedWrite:
         """Pin the table's current snapshot, then let Spark write the Parquet files."""
+        replace_where = replaced_values(replace_where) if replace_where else None
         root = _uri(path)
         snapshot = DeltaTable(root) if DeltaTable.is_deltatable(root) else None
         filesystem, fs_root = pafs.FileSystem.from_uri(root)
@@ -146,7 +147,10 @@ class RsStore(DeltaStore):
         return staged
 
     def commit(
-        self, staged: StagedWrite, mode: WriteMode, replace_where: PartitionValues | None = None
+        self,
+        staged: StagedWrite,
+        mode: WriteMode,
+        replace_where: PartitionValues | None = None,
     ) -> int:
         """Commit staged files in one transaction against the pinned snapshot.
 
@@ -166,7 +170,10 @@ class RsStore(DeltaStore):
             else:
                 _refuse_stale_overwrite(staged, mode)
                 filters = (
-                    [(k, "=", _partition_string(v)) for k, v in replace_where.items()]
+                    [
+                        (k, "in", [_partition_string(v) for v in values])
+                        for k, values in replaced_values(replace_where).items()
+                    ]
                     if replace_where
                     else None
                 )
@@ -276,15 +283,15 @@ def _partition_string(value: Any) -> str | None:
 
 
 def _check_partition_values(
-    actions: list[AddAction], replace_where: PartitionValues | None, path: str
+    actions: list[AddAction], replace_where: dict[str, list[Any]] | None, path: str
 ) -> None:
-    """Refuse a partition overwrite whose rows fall outside the partition it replaces."""
+    """Refuse a partition overwrite whose rows fall outside the partitions it replaces."""
     if not replace_where:
         return
-    want = {k: _partition_string(v) for k, v in replace_where.items()}
+    want = {k: {_partition_string(v) for v in values} for k, values in replace_where.items()}
     for action in actions:
         have = {k: action.partition_values[k] for k in want}
-        if have != want:
+        if any(have[k] not in allowed for k, allowed in want.items()):
             raise P4eError(
                 f"cannot replace {want} in {path}: the data holds rows of partition {have}"
             )

@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from p4e.errors import ConcurrentWriteConflict, TableNotFound
-from p4e.storage.base import DeltaStore, PartitionValues, WriteMode
+from p4e.storage.base import DeltaStore, WriteMode
 
 
 def delta_spark_available(spark: SparkSession) -> bool:
@@ -72,7 +72,7 @@ class SparkDeltaStore(DeltaStore):
         path: str,
         mode: WriteMode,
         partition_by: list[str],
-        replace_where: PartitionValues | None,
+        replace_where: dict[str, list[Any]] | None,
     ) -> int:
         writer = df.write.format("delta").mode(mode)
         if partition_by:
@@ -80,7 +80,10 @@ class SparkDeltaStore(DeltaStore):
         if replace_where:
             writer = writer.option(
                 "replaceWhere",
-                " AND ".join(f"`{k}` = {_sql_literal(v)}" for k, v in replace_where.items()),
+                " AND ".join(
+                    f"`{k}` IN ({', '.join(_sql_literal(v) for v in values)})"
+                    for k, values in replace_where.items()
+                ),
             )
         try:
             writer.save(path)

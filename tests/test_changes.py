@@ -1,0 +1,109 @@
+"""The nightly computes only the years whose inputs changed since it last ran (p4e.changes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pyarrow as pa
+from chispa import assert_df_equality
+from deltalake import DeltaTable
+from pyspark.sql import functions as F
+
+from conftest import NIGHTLY_GOLD, YEARLY_GOLD
+from p4e import changes
+from p4e.context import RunContext
+from p4e.pipeline import STEPS, run_steps
+from p4e.storage import open_store
+
+
+def copy_of(nightly_twice, tmp_path):
+    """The shared nightly lakehouse, copied so a test may change its inputs."""
+    cfg, *_ = nightly_twice
+    shutil.copytree(cfg.lakehouse, tmp_path / "lakehouse")
+    copied = cfg.with_overrides(lakehouse=str(tmp_path / "lakehouse"))
+    return copied
+
+
+def files_by_year(path: str) -> dict[int, set[str]]:
+    actions = pa.table(DeltaTable(path).get_add_actions(flatten=True)).to_pylist()
+    by_year: dict[int, set[str]] = {}
+    for action in actions:
+        by_year.setdefault(int(action["partition.year"]), set()).add(action["path"])
+    return by_year
+
+
+def test_fingerprints_ignore_row_order_and_see_every_value(spark):
+    schema = "id STRING, a STRING, b STRING, year INT"
+    rows = [("1", "x", None, 2024), ("2", None, "y", 2025), ("3", "z", "z", 2025)]
+
+    def digest(data):
+        df = spark.createDataFrame(data, schema)
+        return changes.table_fingerprints(df, lambda y: F.col("year") == y, [2023, 2024, 2025])
+
+    base = digest(rows)
+    assert digest(rows[::-1]) == base
+    assert base[2023] == "0:0" and base[2024].startswith("1:") and base[2025].startswith("2:")
+    moved_null = [("1", None, "x", 2024), *rows[1:]]
+    assert digest(moved_null)[2024] != base[2024] and digest(moved_null)[2025] == base[2025]
+    assert digest([*rows, rows[2]])[2025].startswith("3:")  # a duplicate row counts
+    every = changes.table_fingerprints(
+        spark.createDataFrame(rows, schema), lambda y: None, [2024, 2025]
+    )
+    assert every[2024] == every[2025] and every[2024].startswith("3:")
+
+
+def test_a_new_claim_recomputes_only_its_year_and_matches_a_full_recompute(
+    spark, nightly_twice, tmp_path
+):
+    cfg = copy_of(nightly_twice, tmp_path)
+    store = open_store(spark, cfg)
+    yearly_before = {t: files_by_year(cfg.table_path("gold", t)) for t in YEARLY_GOLD[:4]}
+    claims = store.read(cfg.table_path("raw", "claims"))
+    late = claims.filter(F.year("service_date") == 2025).orderBy("claim_id").limit(1)
+    new = late.withColumn("claim_id", F.lit("NEW-1")).withColumn(
+        "service_date", F.lit(dt.date(2025, 11, 20))
+    )
+    store.write(new, cfg.table_path("raw", "claims"), "append")
+
+    incremental = run_steps(spark, cfg, list(STEPS), changed_years_only=True)
+    assert incremental.years_computed == [2025]
+    for table, before in yearly_before.items():
+        after = files_by_year(cfg.table_path("gold", table))
+        assert {y: f for y, f in after.items() if y != 2025} == {
+            y: f for y, f in before.items() if y != 2025
+        }, table  # earlier years' files untouched
+        assert after[2025] != before[2025], table
+    versions = {t: store.version(cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
+
+    full = run_steps(spark, cfg, list(STEPS))
+    assert full.years_computed == cfg["years"]
+    assert full.input_fingerprints == incremental.input_fingerprints
+    for table in NIGHTLY_GOLD:  # the incremental result is the full recompute's
+        path = cfg.table_path("gold", table)
+        drop = ["input_versions"] if table == "settlements" else []
+        assert_df_equality(
+            store.read(path, versions[table]).drop(*drop),
+            store.read(path).drop(*drop),
+            ignore_row_order=True,
+            ignore_nullable=True,
+        )
+
+
+def test_config_change_or_a_manual_yearly_step_makes_every_year_changed(
+    spark, nightly_twice, tmp_path
+):
+    cfg = copy_of(nightly_twice, tmp_path)
+    assert changes.detect(RunContext.create(spark, cfg))[0] == []
+    run_steps(spark, cfg, ["settle"])  # settles every year anyway: no year goes stale
+    assert changes.detect(RunContext.create(spark, cfg))[0] == []
+    with_b = cfg.with_overrides(
+        stats={**cfg["stats"], "replicates": 50}, spark={"master": "local[1]"}
+    )
+    changed, _ = changes.detect(RunContext.create(spark, with_b))
+    assert changed == cfg["years"]  # the stats config changed; the Spark master does not count
+    same_results = cfg.with_overrides(spark={"master": "local[1]"}, years=[2024, 2025])
+    assert changes.detect(RunContext.create(spark, same_results))[0] == []
+    run_steps(spark, cfg.with_overrides(years=[2025]), ["measures"])  # by hand, outside a nightly
+    changed, _ = changes.detect(RunContext.create(spark, cfg))
+    assert changed == cfg["years"]
