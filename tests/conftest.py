@@ -47,7 +47,7 @@ def store(spark, cfg):
     return open_store(spark, cfg)
 
 
-# Gold tables written year by year (demographics, measures, rates steps).
+# Gold tables only the year-by-year steps write (demographics, measures, rates).
 YEARLY_GOLD = (
     "member_measures",
     "subgroup_rates",

@@ -9,12 +9,16 @@ import pyarrow as pa
 from chispa import assert_df_equality
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from conftest import NIGHTLY_GOLD, YEARLY_GOLD
 from p4e import changes
 from p4e.context import RunContext
 from p4e.pipeline import STEPS, run_steps
+from p4e.runlog import JOB_RUNS_SCHEMA, RunRecord, write_run
 from p4e.storage import open_store
+
+OLD_MISSING = ("years_computed", "input_fingerprints")  # job_runs columns added later
 
 
 def copy_of(nightly_twice, tmp_path):
@@ -107,3 +111,42 @@ def test_config_change_or_a_manual_yearly_step_makes_every_year_changed(
     run_steps(spark, cfg.with_overrides(years=[2025]), ["measures"])  # by hand, outside a nightly
     changed, _ = changes.detect(RunContext.create(spark, cfg))
     assert changed == cfg["years"]
+
+
+def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
+    rows_of = changes.year_rows(RunContext.create(spark, cfg))
+    span = range(2019, 2027)
+
+    def years_reading(table: str, row: dict) -> list[int]:
+        df = spark.createDataFrame([row])
+        conditions = {y: rows_of[table](y) for y in span}
+        read = df.select(
+            *[(c if c is not None else F.lit(True)).alias(str(y)) for y, c in conditions.items()]
+        ).first()
+        return [y for y in span if read[str(y)]]
+
+    d = dt.date
+    # exclusions with no start (e.g. a colectomy at any time) read every earlier claim
+    assert years_reading("claims", {"service_date": d(2016, 5, 1)}) == list(span)
+    assert years_reading("claims", {"service_date": d(2023, 5, 1)}) == list(range(2023, 2027))
+    assert years_reading("observations", {"observation_date": d(2026, 1, 2)}) == [2026]
+    assert years_reading(
+        "enrollment", {"start_date": d(2023, 7, 1), "end_date": d(2024, 6, 30)}
+    ) == [2023, 2024]
+    assert years_reading("attribution", {"year": 2024}) == [2024]
+    assert years_reading("race_ethnicity", {"recorded_date": d(2022, 3, 1)}) == list(
+        range(2022, 2027)
+    )
+    assert years_reading("members", {"member_id": "M1"}) == list(span)
+
+
+def test_a_run_log_from_before_the_fingerprints_gets_their_columns(spark, cfg):
+    ctx = RunContext.create(spark, cfg)
+    old = StructType([f for f in JOB_RUNS_SCHEMA.fields if f.name not in OLD_MISSING])
+    row = ("old", "succeeded", None, None, ["validate"], {}, "c", "0.0", {}, {}, {}, None)
+    ctx.store.write(spark.createDataFrame([row], old), ctx.path("gold", "job_runs"), "append")
+    record = RunRecord("new", ["validate"], dt.datetime(2026, 1, 1), "c", "0.1")
+    record.years_computed = [2025]
+    write_run(ctx, record)
+    runs = {r["run_id"]: r for r in ctx.store.read(ctx.path("gold", "job_runs")).collect()}
+    assert runs["old"]["years_computed"] is None and runs["new"]["years_computed"] == [2025]

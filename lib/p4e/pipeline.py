@@ -80,6 +80,9 @@ def run_steps(
     Raises:
         Exception: whatever a step raised, after the failed run was logged.
     """
+    fingerprinted = set(steps) == set(STEPS)
+    if changed_years_only and not fingerprinted:
+        raise P4eError("only a run of every step (the nightly) can compute only changed years")
     functions = [(name, step_function(name)) for name in steps]
     ctx = RunContext.create(spark, cfg, run_id or uuid.uuid4().hex)
     record = RunRecord(
@@ -90,7 +93,6 @@ def run_steps(
         code_version=__version__,
     )
     write_run(ctx, record)  # a run killed before it ends stays visible as "running"
-    fingerprinted = set(steps) == set(STEPS)
     fingerprints: dict[str, str] = {}
     try:
         for name, function in functions:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from pyspark.sql.types import StructType
+
 from p4e.context import RunContext
 from p4e.tables import ddl_schema
 
@@ -38,7 +40,17 @@ class RunRecord:
 
 
 def write_run(ctx: RunContext, record: RunRecord) -> int:
-    """Append `record` to `gold/job_runs`; returns the committed version."""
+    """Append `record` to `gold/job_runs`; returns the committed version.
+
+    A run log written by an older p4e gets the columns it lacks first (null for its
+    earlier runs).
+    """
+    path = ctx.path("gold", "job_runs")
+    if ctx.store.exists(path):
+        have = set(ctx.store.schema(path)[0].names)
+        missing = [f for f in JOB_RUNS_SCHEMA.fields if f.name not in have]
+        if missing:
+            ctx.store.add_columns(path, StructType(missing))
     row = tuple(record.__dict__[name] for name in JOB_RUNS_SCHEMA.names)
     df = ctx.spark.createDataFrame([row], JOB_RUNS_SCHEMA)
-    return ctx.store.write(df, ctx.path("gold", "job_runs"), "append")
+    return ctx.store.write(df, path, "append")

@@ -20,8 +20,8 @@ def run(ctx: RunContext) -> None:
 
     Reads silver/members, silver/<dimension source table> and silver/attribution;
     replaces the years of `ctx.years` in silver/member_demographics, then
-    overwrites gold/data_completeness from every year of it (both partitioned by
-    year). The dimension is `cfg["dimension"]`.
+    overwrites gold/data_completeness from its configured years (both partitioned
+    by year). The dimension is `cfg["dimension"]`.
 
     Raises:
         ConfigError: the dimension configuration is missing or invalid.
@@ -41,8 +41,10 @@ def run(ctx: RunContext) -> None:
         partition_by=["year"],
         replace_where={"year": ctx.years},
     )
+    configured = F.col("year").isin(ctx.configured_years)
     completeness = data_completeness(
-        ctx.read("silver", DEMOGRAPHICS_TABLE), ctx.read("silver", "attribution")
+        ctx.read("silver", DEMOGRAPHICS_TABLE).filter(configured),
+        ctx.read("silver", "attribution"),
     )
     ctx.write(completeness, "gold", COMPLETENESS_TABLE, "overwrite", partition_by=["year"])
 

@@ -28,7 +28,7 @@ def coded_events(
     """Claims and observations whose code is in a value set the definitions use.
 
     Only rows dated inside the union of all windows of the years are kept (see
-    `events_span`). A code in several value sets yields one row per value set.
+    `in_events_span`). A code in several value sets yields one row per value set.
 
     Returns:
         Columns member_id, event_date, place_of_service, value (observations only),

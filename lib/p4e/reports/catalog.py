@@ -237,7 +237,7 @@ TABLES: dict[str, TableDoc] = {
             "versions_written": "Delta version written of every table, by layer/table",
             "row_counts": "rows written or checked, by step.table[.kind]",
             "error": "the error of a failed run",
-            "years_computed": "years the year-by-year steps computed (null: none of them ran)",
+            "years_computed": "years the yearly steps computed ([]: none changed; null: not run)",
             "input_fingerprints": "nightly: '<year>/<input>' -> digest of what gold reflects",
         },
     ),

@@ -4,7 +4,7 @@ Resampling the N members of a group-year with replacement, jointly across measur
 gives profile counts ~ Multinomial(N, c / N) over the group's distinct profiles
 (c = member count per profile): members with one profile are interchangeable. A
 replicate's weighted denominators and numerators for every (measure, subgroup) are
-then one matrix product `counts @ design` over the profiles, not a pass over members.
+then sums of profile weights times counts (`resample_totals`), not a pass over members.
 
 Each group-year draws from its own stream, seeded by (run seed, stable hash of the
 group id, year), after sorting its profiles, so results do not depend on Spark's
@@ -28,7 +28,7 @@ from p4e.stats.profiles import OUTCOME_PREFIX, PROB_PREFIX
 from p4e.stats.settings import StatsSettings
 
 ALL_SUBGROUP = "ALL"
-# Replicates are drawn in blocks of at most this many member draws (memory bound).
+# Replicates are drawn in blocks of about this many member draws (memory bound).
 BLOCK_ELEMENTS = 4_000_000
 # Above this many active members per active profile, replicates are drawn with
 # numpy's multinomial over profiles rather than member by member (see draw_counts).

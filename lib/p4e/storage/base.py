@@ -66,6 +66,10 @@ class DeltaStore(abc.ABC):
         """Spark schema and partition columns of the table at `path`."""
 
     @abc.abstractmethod
+    def add_columns(self, path: str, columns: StructType) -> None:
+        """Add nullable `columns` to the existing table at `path` (older rows read null)."""
+
+    @abc.abstractmethod
     def _write(
         self,
         df: DataFrame,

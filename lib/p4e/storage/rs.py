@@ -100,6 +100,9 @@ class RsStore(DeltaStore):
         ]
         return reduce(DataFrame.unionByName, parts).select(*schema.names)
 
+    def add_columns(self, path: str, columns: StructType) -> None:
+        self._table(path).alter.add_columns(list(_nullable_delta_schema(columns).fields))
+
     def _write(
         self,
         df: DataFrame,

@@ -66,6 +66,10 @@ class SparkDeltaStore(DeltaStore):
             reader = reader.option("versionAsOf", version)
         return reader.load(path)
 
+    def add_columns(self, path: str, columns: StructType) -> None:
+        ddl = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in columns.fields)
+        self.spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({ddl})")
+
     def _write(
         self,
         df: DataFrame,
