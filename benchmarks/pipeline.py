@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default="4g", help="local driver JVM memory")
     parser.add_argument("--json", default=None, help="write the table here as JSON")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     sizes = [int(s) for s in args.members.split(",") if s.strip()]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="p4e-bench-pipeline-"))
 

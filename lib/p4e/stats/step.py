@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -12,6 +15,8 @@ from p4e.stats.bootstrap import bootstrap_cells
 from p4e.stats.eligibility import eligibility
 from p4e.stats.profiles import categories_of, check_one_row_per_member_year, profiles
 from p4e.stats.settings import StatsSettings, load_settings
+
+log = logging.getLogger("p4e")
 
 YEARLY_TABLES = ("subgroup_rates", "equity_gaps", "gap_replicates")
 
@@ -64,6 +69,17 @@ def compute_cells(
             category is not a category of the dimension.
         P4eError: the demographics lack `p_` columns or repeat a member-year.
     """
+    return bootstrap_cells(*profile_table(member_measures, member_demographics, settings), settings)
+
+
+def profile_table(
+    member_measures: DataFrame, member_demographics: DataFrame, settings: StatsSettings
+) -> tuple[DataFrame, list[str], list[str]]:
+    """(profiles, measure ids, category codes): the input of `bootstrap_cells`, checked.
+
+    Raises:
+        As `compute_cells`.
+    """
     measures = measures_of(member_measures, settings)
     categories = categories_of(member_demographics)
     check_reference(categories, settings)
@@ -76,7 +92,7 @@ def compute_cells(
         dimension=settings.dimension,
         plan_only=settings.scope == "plan",
     )
-    return bootstrap_cells(table, measures, categories, settings)
+    return table, measures, categories
 
 
 def stats_tables(cells: DataFrame, settings: StatsSettings) -> dict[str, DataFrame]:
@@ -92,19 +108,23 @@ def run(ctx: RunContext) -> None:
     """Compute and write gold/subgroup_rates, equity_gaps, gap_replicates and eligibility.
 
     The yearly tables are partitioned by year and the years of `ctx.years` are replaced
-    in one commit per table; eligibility is recomputed from the written tables (so baseline years
-    from earlier runs count) and overwritten.
+    in one commit per table (the profiles and the bootstrap cells are computed first,
+    each with a log line of its time); eligibility is recomputed from the written
+    tables (so baseline years from earlier runs count) and overwritten.
     """
     settings = load_settings(ctx.cfg)
     years = ctx.years
     in_years = F.col("year").isin(years)
     member_measures = ctx.read("gold", "member_measures").filter(in_years)
     demographics = ctx.read("silver", "member_demographics").filter(in_years)
-    cells = compute_cells(member_measures, demographics, settings).persist()
+    table, measures, categories = profile_table(member_measures, demographics, settings)
+    table = _materialized(table, "profiles")
+    cells = _materialized(bootstrap_cells(table, measures, categories, settings), "bootstrap cells")
+    table.unpersist()
     try:
-        for name, table in stats_tables(cells, settings).items():
+        for name, frame in stats_tables(cells, settings).items():
             ctx.write(
-                table,
+                frame,
                 "gold",
                 name,
                 "overwrite",
@@ -120,3 +140,12 @@ def run(ctx: RunContext) -> None:
         settings,
     )
     ctx.write(result, "gold", "eligibility", "overwrite")
+
+
+def _materialized(df: DataFrame, what: str) -> DataFrame:
+    """`df` persisted and computed, with one log line of its rows and time."""
+    started = time.perf_counter()
+    df = df.persist()
+    rows = df.count()
+    log.info("step rates: %s: %d rows in %.1f s", what, rows, time.perf_counter() - started)
+    return df
