@@ -646,3 +646,51 @@ def test_resampled_totals_of_members_in_no_population_are_zero():
     )
     assert n.shape == k.shape == (3, 3) and n_rep.shape == k_rep.shape == (7, 3, 3)
     assert not n.any() and not k.any() and not n_rep.any() and not k_rep.any()
+
+
+def test_plan_wide_replicates_are_the_sums_of_the_groups_replicates():
+    """ALL_GROUPS is the group-stratified bootstrap: its replicate b sums replicate b of
+    every group; its interval is the percentile interval of those summed rates, whatever
+    the order the groups' rows arrive in."""
+    from p4e.stats.bootstrap import estimate_group, interval, plan_wide_cells
+
+    rng = np.random.default_rng(8)
+    cfg = settings(replicates=300)
+    measures, cats = ["HI", "LO"], list(CATEGORIES)
+    tables = []
+    for group in ("G1", "G2", "UNATTRIBUTED"):
+        size = 60
+        probs = rng.dirichlet(np.ones(len(cats)), size=size)
+        profile = {"group_id": [group] * size, "year": [2024] * size}
+        profile |= {f"p_{c}": probs[:, i] for i, c in enumerate(cats)}
+        profile |= {f"o_{m}": rng.integers(0, 3, size=size).astype(np.int8) for m in measures}
+        profile["n_members"] = rng.integers(1, 4, size=size)
+        tables.append(estimate_group(pa.table(profile), measures, cats, cfg))
+    cells = pa.concat_tables(tables)
+    plan = plan_wide_cells(cells, measures, cats, cfg).to_pandas()
+    shuffled = cells.take(rng.permutation(cells.num_rows))
+    assert (
+        plan_wide_cells(shuffled, measures, cats, cfg)
+        .to_pandas()
+        .sort_values(["group_id", "kind", "measure_id", "subgroup", "replicate"])
+        .reset_index(drop=True)
+        .equals(
+            plan.sort_values(
+                ["group_id", "kind", "measure_id", "subgroup", "replicate"]
+            ).reset_index(drop=True)
+        )
+    )
+    assert "totals" not in set(plan["kind"])
+    totals = cells.filter(pa.compute.equal(cells.column("kind"), "totals")).to_pandas()
+    n = np.stack(totals["n_totals"]).reshape(3, 301, 2, 5)
+    k = np.stack(totals["k_totals"]).reshape(3, 301, 2, 5)
+    rates = plan.query("group_id == 'ALL_GROUPS' and kind == 'rate'").set_index(
+        ["measure_id", "subgroup"]
+    )
+    for m, measure in enumerate(measures):
+        for s, subgroup in enumerate([*cats, "ALL"]):
+            row = rates.loc[(measure, subgroup)]
+            assert row["n"] == pytest.approx(n[:, 0, m, s].sum(), rel=1e-12)
+            summed = k[:, 1:, m, s].sum(axis=0) / n[:, 1:, m, s].sum(axis=0)
+            low, high, _ = interval(summed, cfg.percentiles)
+            assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), rel=1e-12)

@@ -10,7 +10,9 @@ Each group-year draws from its own stream, seeded by (run seed, stable hash of t
 group id, year), after sorting its profiles, so results do not depend on Spark's
 partitioning or row order. The per-group function reduces the replicates to
 percentile CIs and SEs and returns long "cell" rows (`CELLS_SCHEMA`); only the
-replicate equity gaps are returned replicate by replicate.
+replicate equity gaps are returned replicate by replicate, and the replicate totals,
+which a second pass per year sums into the plan-wide group ALL_GROUPS (stratified by
+group, so the plan-wide bootstrap costs no second resampling of every member).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 
 from p4e.stats import gaps
 from p4e.stats.profiles import OUTCOME_PREFIX, PROB_PREFIX
 from p4e.stats.settings import StatsSettings
+from p4e.tables import ALL_GROUPS
 
 ALL_SUBGROUP = "ALL"
 # Replicates are drawn in blocks of about this many member draws (memory bound).
@@ -38,7 +42,7 @@ DRAWS_PER_PROFILE = 4
 CELLS_COLUMNS = (
     ("group_id", "string"),
     ("year", "int"),
-    ("kind", "string"),  # rate | gap | summary | replicate
+    ("kind", "string"),  # rate | gap | summary | replicate | totals
     ("measure_id", "string"),
     ("subgroup", "string"),
     ("reference", "string"),
@@ -53,8 +57,15 @@ CELLS_COLUMNS = (
     ("rate_focus", "double"),
     ("n_focus_scored", "int"),
     ("replicate", "int"),
+    # kind "totals" only, dropped by `plan_wide_cells`: a group-year's flattened (M, S + 1)
+    # denominators and numerators, observed (replicate -1) and per replicate.
+    ("n_totals", "array<double>"),
+    ("k_totals", "array<double>"),
 )
 CELLS_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in CELLS_COLUMNS)
+ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "double": pa.float64()}
+ARROW_TYPES["array<double>"] = pa.list_(pa.float64())
+CELLS_ARROW = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in CELLS_COLUMNS])
 
 
 def stable_hash(text: str) -> int:
@@ -186,8 +197,7 @@ class _Cells:
     """Accumulates cell rows (`CELLS_COLUMNS`) block by block."""
 
     def __init__(self) -> None:
-        arrow = {"string": pa.string(), "int": pa.int32(), "double": pa.float64()}
-        self.types = {name: arrow[kind] for name, kind in CELLS_COLUMNS}
+        self.types = {name: CELLS_ARROW.field(name).type for name in CELLS_ARROW.names}
         self.columns: dict[str, list[np.ndarray]] = {name: [] for name in self.types}
 
     def add(self, count: int, **values) -> None:
@@ -203,7 +213,8 @@ class _Cells:
             {
                 name: pa.array(np.concatenate(parts), type=self.types[name], from_pandas=True)
                 for name, parts in self.columns.items()
-            }
+            },
+            schema=CELLS_ARROW,
         )
 
 
@@ -219,7 +230,8 @@ def estimate_group(
         settings: replicates, seed, CI level, reference rule, summary method, min_scored.
 
     Returns:
-        Cell rows in `CELLS_SCHEMA`.
+        Cell rows in `CELLS_SCHEMA`, then the group-year's "totals" rows (replicate -1
+        observed, then 0..B-1) that `plan_wide_cells` sums into the plan-wide group.
     """
     group_id = table.column("group_id")[0].as_py()
     year = int(table.column("year")[0].as_py())
@@ -232,6 +244,85 @@ def estimate_group(
     n, k, n_rep, k_rep = resample_totals(
         probs, outcomes, counts, settings.replicates, generator(settings.seed, group_id, year)
     )
+    cells = estimate_cells(group_id, year, (n, k, n_rep, k_rep), measures, categories, settings)
+    totals = _Cells()
+    totals.add(
+        settings.replicates + 1,
+        group_id=group_id,
+        year=year,
+        kind="totals",
+        replicate=np.arange(-1, settings.replicates, dtype=np.int32),
+    )
+    flat = (settings.replicates + 1, n.size)
+    totals_table = (
+        totals.table()
+        .set_column(
+            CELLS_ARROW.get_field_index("n_totals"),
+            "n_totals",
+            _lists(np.vstack([n.reshape(1, -1), n_rep.reshape(flat[0] - 1, -1)])),
+        )
+        .set_column(
+            CELLS_ARROW.get_field_index("k_totals"),
+            "k_totals",
+            _lists(np.vstack([k.reshape(1, -1), k_rep.reshape(flat[0] - 1, -1)])),
+        )
+    )
+    return pa.concat_tables([cells, totals_table])
+
+
+def _lists(rows: np.ndarray) -> pa.ListArray:
+    """A (R, C) float array as R lists of C doubles."""
+    offsets = np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(rows.reshape(-1)))
+
+
+def plan_wide_cells(
+    table: pa.Table, measures: Sequence[str], categories: Sequence[str], settings: StatsSettings
+) -> pa.Table:
+    """One year's cells as they are, plus the plan-wide group's, with its "totals" rows gone.
+
+    The plan-wide bootstrap is stratified by group, as SPEC §5 resamples members
+    within (provider group, year): replicate b of ALL_GROUPS is the sum of replicate b
+    of every group (UNATTRIBUTED included), each drawn from its own stream; its
+    observed totals are the pooled ones. Groups are summed in group_id order, so the
+    result does not depend on row order.
+    """
+    is_totals = pc.equal(table.column("kind"), "totals")
+    rest = table.filter(pc.invert(is_totals))
+    totals = table.filter(is_totals).sort_by(
+        [("group_id", "ascending"), ("replicate", "ascending")]
+    )
+    if totals.num_rows == 0:
+        return rest
+    year = int(totals.column("year")[0].as_py())
+    shape = (-1, settings.replicates + 1, len(measures), len(categories) + 1)
+    n = _values(totals.column("n_totals")).reshape(shape).sum(axis=0)
+    k = _values(totals.column("k_totals")).reshape(shape).sum(axis=0)
+    plan = estimate_cells(
+        ALL_GROUPS, year, (n[0], k[0], n[1:], k[1:]), measures, categories, settings
+    )
+    return pa.concat_tables([rest, plan])
+
+
+def _values(column: pa.ChunkedArray) -> np.ndarray:
+    return np.concatenate([chunk.flatten().to_numpy() for chunk in column.chunks])
+
+
+def estimate_cells(
+    group_id: str,
+    year: int,
+    totals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    measures: Sequence[str],
+    categories: Sequence[str],
+    settings: StatsSettings,
+) -> pa.Table:
+    """Cell rows of one (group, year) from its observed and replicate totals.
+
+    Args:
+        totals: n, k of shape (M, S + 1) and n_rep, k_rep of shape (B, M, S + 1), as
+            `resample_totals` returns them.
+    """
+    n, k, n_rep, k_rep = totals
     rates, rates_rep = _rates(k, n), _rates(k_rep, n_rep)
     subgroups = np.array([*categories, ALL_SUBGROUP], dtype=object)
     n_cats = len(categories)
@@ -355,7 +446,8 @@ def bootstrap_cells(
     categories: Sequence[str],
     settings: StatsSettings,
 ) -> DataFrame:
-    """Run `estimate_group` on every (group_id, year) of `profiles`, in parallel.
+    """Run `estimate_group` on every (group_id, year) of `profiles`, in parallel, then
+    `plan_wide_cells` per year for the plan-wide group ALL_GROUPS.
 
     Args:
         profiles: output of `p4e.stats.profiles.profiles`.
@@ -368,7 +460,11 @@ def bootstrap_cells(
     """
     measures, categories = list(measures), list(categories)
 
-    def run(table: pa.Table) -> pa.Table:
+    def per_group(table: pa.Table) -> pa.Table:
         return estimate_group(table, measures, categories, settings)
 
-    return profiles.groupBy("group_id", "year").applyInArrow(run, schema=CELLS_SCHEMA)
+    def per_year(table: pa.Table) -> pa.Table:
+        return plan_wide_cells(table, measures, categories, settings)
+
+    groups = profiles.groupBy("group_id", "year").applyInArrow(per_group, schema=CELLS_SCHEMA)
+    return groups.groupBy("year").applyInArrow(per_year, schema=CELLS_SCHEMA)

@@ -15,7 +15,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from p4e.errors import P4eError
-from p4e.tables import ALL_GROUPS
 
 PROB_PREFIX = "p_"
 OUTCOME_PREFIX = "o_"
@@ -74,14 +73,15 @@ def profiles(
     dimension: str,
     plan_only: bool,
 ) -> DataFrame:
-    """Distinct member profiles and their member counts per (group, year), plus ALL_GROUPS.
+    """Distinct member profiles and their member counts per (group, year).
 
     Members without a demographics row for the year keep all-zero probabilities: they
     count in the `ALL` subgroup only.
 
     Returns:
         group_id, year, p_<category>... (DOUBLE), o_<measure>... (TINYINT), n_members (BIGINT).
-        ALL_GROUPS rows pool every member of the year, UNATTRIBUTED included.
+        UNATTRIBUTED is a group here (the plan-wide ALL_GROUPS is summed from the
+        groups' replicates, see `p4e.stats.bootstrap.plan_wide_cells`).
     """
     probs = [PROB_PREFIX + c for c in categories]
     outcomes = [OUTCOME_PREFIX + m for m in measures]
@@ -96,13 +96,7 @@ def profiles(
         *outcomes,
     )
     keys = [*probs, *outcomes]
-    per_group = joined.groupBy("group_id", "year", *keys).agg(F.count(F.lit(1)).alias("n_members"))
-    plan_wide = (
-        per_group.groupBy("year", *keys)
-        .agg(F.sum("n_members").alias("n_members"))
-        .withColumn("group_id", F.lit(ALL_GROUPS))
-    )
-    return per_group.unionByName(plan_wide)
+    return joined.groupBy("group_id", "year", *keys).agg(F.count(F.lit(1)).alias("n_members"))
 
 
 def check_one_row_per_member_year(member_demographics: DataFrame, dimension: str) -> None:
