@@ -106,7 +106,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     for line in process.stderr:
         if "step measures: started" in line or time.monotonic() > deadline:
             break
-    time.sleep(3)  # well inside the measure step (it matches events, then writes all years)
+    time.sleep(3)  # well inside the measure step (it writes one year after another)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL

@@ -16,7 +16,6 @@ is_plan_member: an enrollment span with the plan's own payer overlaps the year.
 from __future__ import annotations
 
 from datetime import date
-from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -65,7 +64,6 @@ def member_measures(
     claims: DataFrame,
     observations: DataFrame,
     definitions: Definitions | None = None,
-    events: DataFrame | None = None,
 ) -> DataFrame:
     """Measure flags of every member in each measure's age/sex band for one year.
 
@@ -77,8 +75,6 @@ def member_measures(
             (schemas of `p4e.tables.RAW_SCHEMAS`).
         definitions: measure definitions; loaded from `paths.measures` and
             `paths.valuesets` of `cfg` when None.
-        events: `coded_events` of claims and observations for a set of years that
-            includes `year` (computed for `year` alone when None).
 
     Returns:
         Rows of the gold/member_measures schema (`OUTPUT_SCHEMA`), one per member,
@@ -89,8 +85,7 @@ def member_measures(
         ConfigError: the measure or value-set configuration is invalid.
     """
     defs = definitions or load_definitions(cfg.conf_path("measures"), cfg.conf_path("valuesets"))
-    if events is None:
-        events = coded_events(spark, defs, [year], claims=claims, observations=observations)
+    events = coded_events(spark, defs, [year], claims=claims, observations=observations)
     base = members.select(
         "member_id",
         "birth_date",
@@ -132,37 +127,22 @@ def member_measures(
 def run(ctx: RunContext) -> None:
     """Pipeline step: compute gold/member_measures for every year of the run.
 
-    Reads silver members, enrollment, attribution, claims and observations once
-    (the coded events of all years are matched once and kept in memory) and
-    replaces exactly the partitions of the computed years, in one commit (creating
-    the table, partitioned by year, on the first write).
+    Reads silver members, enrollment, attribution, claims and observations and
+    replaces exactly the partition of each computed year, one year after another
+    (creating the table, partitioned by year, on the first write).
     """
     inputs = {table: ctx.read("silver", table) for table in INPUT_TABLES}
     definitions = load_definitions(ctx.cfg.conf_path("measures"), ctx.cfg.conf_path("valuesets"))
-    events = coded_events(
-        ctx.spark,
-        definitions,
-        ctx.years,
-        claims=inputs["claims"],
-        observations=inputs["observations"],
-    ).persist()
-    try:
-        years = [
-            member_measures(
-                ctx.spark, ctx.cfg, year, definitions=definitions, events=events, **inputs
-            )
-            for year in ctx.years
-        ]
+    for year in ctx.years:
+        df = member_measures(ctx.spark, ctx.cfg, year, definitions=definitions, **inputs)
         ctx.write(
-            reduce(DataFrame.unionByName, years),
+            df,
             "gold",
             "member_measures",
             "overwrite",
             partition_by=["year"],
-            replace_where={"year": ctx.years},
+            replace_where={"year": year},
         )
-    finally:
-        events.unpersist()
 
 
 def _measure_flags(measure: Measure, year: int) -> Column:
