@@ -253,18 +253,17 @@ def estimate_group(
         kind="totals",
         replicate=np.arange(-1, settings.replicates, dtype=np.int32),
     )
-    flat = (settings.replicates + 1, n.size)
     totals_table = (
         totals.table()
         .set_column(
             CELLS_ARROW.get_field_index("n_totals"),
             "n_totals",
-            _lists(np.vstack([n.reshape(1, -1), n_rep.reshape(flat[0] - 1, -1)])),
+            _lists(np.concatenate([n[None], n_rep]).reshape(settings.replicates + 1, -1)),
         )
         .set_column(
             CELLS_ARROW.get_field_index("k_totals"),
             "k_totals",
-            _lists(np.vstack([k.reshape(1, -1), k_rep.reshape(flat[0] - 1, -1)])),
+            _lists(np.concatenate([k[None], k_rep]).reshape(settings.replicates + 1, -1)),
         )
     )
     return pa.concat_tables([cells, totals_table])
