@@ -11,6 +11,7 @@ import yaml
 
 from p4e.errors import ConfigError
 from p4e.measures import load_definitions, member_measures
+from p4e.measures.events import value_set_spans
 from test_measures_lake import Lake
 
 # The representative codes of the contract, by value set (the shipped CSVs must hold them).
@@ -258,3 +259,50 @@ def test_new_measure_needs_yaml_and_csv_only(spark, cfg, conf):
         ("allergic", "LDL"): (True, None, False, None),
         ("hospice", "LDL"): (True, None, True, date(2023, 7, 1)),
     }
+
+
+def test_value_set_spans_cover_every_window_that_reads_a_set(spark, cfg, conf):
+    """Events are kept only inside the windows that read their value set (union over
+    criteria and years); a set read by two measures keeps both windows' events."""
+    # BCS also counts an FOBT from Jul 1 MY-3 to Jun 30 MY; COL reads FOBT in MY only.
+    window = {
+        "from": {"years": -3, "month": 7, "day": 1},
+        "to": {"years": 0, "month": 6, "day": 30},
+    }
+    _edit(conf, "BCS", lambda d: d["numerator"]["any_of"].append(
+        {"value_sets": ["fobt"], "window": window}
+    ))  # fmt: skip
+    defs = _load(conf)
+    spans = value_set_spans(defs, [2023])
+    assert spans["fobt"] == (date(2020, 7, 1), date(2023, 12, 31))
+    assert spans["colonoscopy"] == (date(2014, 1, 1), date(2023, 12, 31))
+    assert spans["total_colectomy"] == (None, date(2023, 12, 31))
+    assert spans["hypertension"] == (date(2022, 1, 1), date(2023, 6, 30))
+    assert spans["systolic_lt_130"] == (date(2023, 1, 1), date(2023, 12, 31))
+    assert value_set_spans(defs, [2022, 2023])["colonoscopy"] == (
+        date(2013, 1, 1), date(2023, 12, 31)
+    )  # fmt: skip
+    assert set(spans) == {name for m in defs.measures for name in m.value_sets}
+
+    new_cfg = cfg.with_overrides(
+        paths={
+            **cfg["paths"],
+            "measures": str(conf / "measures"),
+            "valuesets": str(conf / "valuesets"),
+        }
+    )
+    woman = date(1965, 6, 15)
+    lake = Lake()
+    for member_id, day in (("fobt_jun30", date(2020, 6, 30)), ("fobt_jul1", date(2020, 7, 1)),
+                           ("fobt_my", date(2023, 12, 31))):  # fmt: skip
+        lake.member(member_id, woman, sex="F").claim(member_id, day, "CPT", "82274")
+    df = member_measures(spark, new_cfg, 2023, **lake.frames(spark))
+    got = {
+        (r["member_id"], r["measure_id"]): r["numerator_date"]
+        for r in df.filter("measure_id IN ('BCS', 'COL')").collect()
+    }
+    assert got == {
+        ("fobt_jun30", "BCS"): None, ("fobt_jun30", "COL"): None,
+        ("fobt_jul1", "BCS"): date(2020, 7, 1), ("fobt_jul1", "COL"): None,
+        ("fobt_my", "BCS"): None, ("fobt_my", "COL"): date(2023, 12, 31),
+    }  # fmt: skip

@@ -140,6 +140,15 @@ class ResultRule:
     missing: bool
     components: tuple[ResultComponent, ...]
 
+    @property
+    def value_sets(self) -> set[str]:
+        """Names of every value set the components read."""
+        return {
+            name
+            for comp in self.components
+            for name in (*comp.observation_value_sets, *(r.value_set for r in comp.coded))
+        }
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -164,9 +173,7 @@ class Measure:
     def value_sets(self) -> set[str]:
         """Names of every value set the measure refers to."""
         used = {vs for c in self.criteria if isinstance(c, EventCriterion) for vs in c.value_sets}
-        for comp in self.numerator_result.components if self.numerator_result else ():
-            used |= set(comp.observation_value_sets) | {r.value_set for r in comp.coded}
-        return used
+        return used | (self.numerator_result.value_sets if self.numerator_result else set())
 
     @property
     def criteria(self) -> list[Criterion]:

@@ -27,15 +27,23 @@ def coded_events(
 ) -> DataFrame:
     """Claims and observations whose code is in a value set the definitions use.
 
-    Only rows dated inside the union of all windows of the years are kept (see
-    `in_events_span`). A code in several value sets yields one row per value set.
+    Only rows dated inside the union of all windows of the years are read (see
+    `in_events_span`); of those, only events inside their value set's span (see
+    `value_set_spans`) are kept, since no criterion or result rule reads the others.
+    A code in several value sets yields one row per value set.
 
     Returns:
         Columns member_id, event_date, place_of_service, value (observations only),
         value_set.
     """
-    used = {name for measure in definitions.measures for name in measure.value_sets}
-    codes = valueset_frame(spark, definitions.valuesets, used)
+    spans = value_set_spans(definitions, years)
+    codes = valueset_frame(spark, definitions.valuesets, set(spans)).join(
+        spark.createDataFrame(
+            [(name, *span) for name, span in spans.items()],
+            "value_set STRING, span_start DATE, span_end DATE",
+        ),
+        on="value_set",
+    )
     unioned = claims.select(
         "member_id",
         F.col("service_date").alias("event_date"),
@@ -58,6 +66,7 @@ def coded_events(
         .withColumn("code_system", normalize_system(F.col("code_system")))
         .withColumn("code", normalize_code(F.col("code")))
         .join(F.broadcast(codes), on=["code_system", "code"], how="inner")
+        .filter(in_span(F.col("event_date"), F.col("span_start"), F.col("span_end")))
         .select("member_id", "event_date", "place_of_service", "value", "value_set")
         # Every later aggregation groups by member first: one shuffle, reused by all.
         .repartition("member_id")
@@ -102,27 +111,44 @@ def in_window(col: Column, window: Window, year: int) -> Column:
     return _between(col, *window.bounds(year))
 
 
-def in_events_span(col: Column, definitions: Definitions, years: Sequence[int]) -> Column:
-    """True when the date lies in the union of all event windows of the years.
+def value_set_spans(
+    definitions: Definitions, years: Sequence[int]
+) -> dict[str, tuple[date | None, date | None]]:
+    """Per value set, the event dates the criteria and result rules of the years read.
 
-    The union is taken as one span from the earliest start to the latest end (open at
-    an end where any window is open): every event a criterion or result rule of these
-    years can read, and nothing dated outside it.
+    A span runs from the earliest start to the latest end of the windows that read
+    the value set (open at an end where one of them is open).
     """
-    windows = [c.window for c in definitions.event_criteria()]
-    windows += [rule.window for rule in definitions.result_rules()]
-    bounds = [w.bounds(year) for w in windows for year in years]
-    starts: list[date | None] = [b[0] for b in bounds]
-    ends: list[date | None] = [b[1] for b in bounds]
+    reads = [(c.value_sets, c.window) for c in definitions.event_criteria()]
+    reads += [(rule.value_sets, rule.window) for rule in definitions.result_rules()]
+    bounds: dict[str, list[tuple[date | None, date | None]]] = {}
+    for names, window in reads:
+        for name in names:
+            bounds.setdefault(name, []).extend(window.bounds(year) for year in years)
+    return {name: _union(spans) for name, spans in sorted(bounds.items())}
+
+
+def in_events_span(col: Column, definitions: Definitions, years: Sequence[int]) -> Column:
+    """True when the date lies in the union of every value set's span for the years.
+
+    The union is one span from the earliest start to the latest end: every event a
+    criterion or result rule of these years can read, and nothing dated outside it.
+    """
+    return _between(col, *_union(list(value_set_spans(definitions, years).values())))
+
+
+def in_span(col: Column, start: Column, end: Column) -> Column:
+    """True when the date column lies in [start, end] (inclusive); a null bound is open."""
+    return (start.isNull() | (col >= start)) & (end.isNull() | (col <= end))
+
+
+def _union(spans: list[tuple[date | None, date | None]]) -> tuple[date | None, date | None]:
+    """The smallest span holding all `spans`; open at an end where one of them is."""
+    starts, ends = [s for s, _ in spans], [e for _, e in spans]
     start = None if not starts or None in starts else min(d for d in starts if d)
     end = None if not ends or None in ends else max(d for d in ends if d)
-    return _between(col, start, end)
+    return start, end
 
 
 def _between(col: Column, start: date | None, end: date | None) -> Column:
-    cond = col.isNotNull()
-    if start is not None:
-        cond &= col >= F.lit(start)
-    if end is not None:
-        cond &= col <= F.lit(end)
-    return cond
+    return col.isNotNull() & in_span(col, F.lit(start).cast("date"), F.lit(end).cast("date"))

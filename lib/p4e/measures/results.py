@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from p4e.measures.definitions import Definitions
+from p4e.measures.events import in_span
 
 SPEC_SCHEMA = (
     "rule STRING, component STRING, value_set STRING, is_numeric BOOLEAN, range_low DOUBLE, "
@@ -46,10 +47,7 @@ def representative_results(
     spec = F.broadcast(spark.createDataFrame(_spec_rows(definitions, year), SPEC_SCHEMA))
     readings = (
         events.join(spec, on="value_set", how="inner")
-        .filter(
-            (F.col("window_start").isNull() | (F.col("event_date") >= F.col("window_start")))
-            & (F.col("window_end").isNull() | (F.col("event_date") <= F.col("window_end")))
-        )
+        .filter(in_span(F.col("event_date"), F.col("window_start"), F.col("window_end")))
         .withColumn(
             "low", F.when(F.col("is_numeric"), F.col("value")).otherwise(F.col("range_low"))
         )

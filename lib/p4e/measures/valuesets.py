@@ -68,7 +68,7 @@ def load_valuesets(folder: Path) -> ValueSets:
 
 def normalize_code(col: Column) -> Column:
     """Code as compared: trimmed, dots removed, upper case ('z00.121 ' -> 'Z00121')."""
-    return F.upper(F.regexp_replace(F.trim(col), r"\.", ""))
+    return F.upper(F.translate(F.trim(col), ".", ""))
 
 
 def normalize_system(col: Column) -> Column:
