@@ -32,9 +32,9 @@ from p4e.session import build_session
 class PeakMemory:
     """Peak proportional memory (bytes, PSS) of this process tree, sampled from /proc.
 
-    `driver` is this Python process and its JVM; `workers` the Python workers Spark
-    forks (PSS divides the pages they share with their daemon, which RSS would count
-    once per worker); `total` the peak of their sum.
+    `workers` is pyspark.daemon and the Python workers it forks (PSS divides the pages
+    they share with it, which RSS would count once per worker); `driver` the rest of
+    the tree (this process and its JVM); `total` the peak of their sum.
     """
 
     def __init__(self, interval: float = 0.2) -> None:
@@ -56,10 +56,10 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             driver = workers = 0
             for pid in _tree(me):
-                if pid == me or _command(pid) == "java":
-                    driver += _pss(pid)
-                else:
+                if b"pyspark.daemon" in _command_line(pid):
                     workers += _pss(pid)
+                else:
+                    driver += _pss(pid)
             self.driver = max(self.driver, driver)
             self.workers = max(self.workers, workers)
             self.total = max(self.total, driver + workers)
@@ -79,11 +79,12 @@ def _tree(root: int) -> list[int]:
     return pids
 
 
-def _command(pid: int) -> str:
+def _command_line(pid: int) -> bytes:
+    """The process's argv (forked workers keep their daemon's), empty once it is gone."""
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
+        return b""
 
 
 def _pss(pid: int) -> int:

@@ -117,6 +117,11 @@ def test_shipped_definitions(base_config, spark):
             "COL.yaml: value sets ['nope'] are not defined",
         ),
         (
+            "COL",
+            lambda d: d["numerator"]["any_of"][0].update(value_sets=[]),
+            "field numerator.any_of[0].value_sets: needs at least one value set",
+        ),
+        (
             "BCS",
             lambda d: d["numerator"]["any_of"][0]["window"]["to"].update(month=2, day=29),
             "field numerator.any_of[0].window.to.day: must be between 1 and 28",

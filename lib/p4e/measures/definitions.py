@@ -422,6 +422,8 @@ def _parse_event(at: _Field, data: Any, key: Callable[[], str]) -> EventCriterio
             "unknown field; use value_sets, window, place_of_service, min_count",
         )
     value_sets = tuple(str(v) for v in _as_list(at.required(data, "value_sets")))
+    if not value_sets:
+        _fail(at.child("value_sets"), "needs at least one value set")
     pos = data.get("place_of_service")
     if pos is not None:
         pos = tuple(normalize_place_of_service(p) for p in _as_list(pos))
