@@ -145,8 +145,8 @@ def in_span(col: Column, start: Column, end: Column) -> Column:
 def _union(spans: list[tuple[date | None, date | None]]) -> tuple[date | None, date | None]:
     """The smallest span holding all `spans`; open at an end where one of them is."""
     starts, ends = [s for s, _ in spans], [e for _, e in spans]
-    start = None if not starts or None in starts else min(d for d in starts if d)
-    end = None if not ends or None in ends else max(d for d in ends if d)
+    start = None if not starts or None in starts else min(starts)
+    end = None if not ends or None in ends else max(ends)
     return start, end
 
 

@@ -253,19 +253,12 @@ def estimate_group(
         kind="totals",
         replicate=np.arange(-1, settings.replicates, dtype=np.int32),
     )
-    totals_table = (
-        totals.table()
-        .set_column(
-            CELLS_ARROW.get_field_index("n_totals"),
-            "n_totals",
-            _lists(np.concatenate([n[None], n_rep]).reshape(settings.replicates + 1, -1)),
+    totals_table = totals.table()
+    for name, observed, replicated in (("n_totals", n, n_rep), ("k_totals", k, k_rep)):
+        rows = np.concatenate([observed[None], replicated]).reshape(settings.replicates + 1, -1)
+        totals_table = totals_table.set_column(
+            CELLS_ARROW.get_field_index(name), name, _lists(rows)
         )
-        .set_column(
-            CELLS_ARROW.get_field_index("k_totals"),
-            "k_totals",
-            _lists(np.concatenate([k[None], k_rep]).reshape(settings.replicates + 1, -1)),
-        )
-    )
     return pa.concat_tables([cells, totals_table])
 
 
