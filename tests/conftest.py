@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from p4e.config import Config, load_config
+from p4e.config import Config, load_config, load_settings
 from p4e.generate import generate_lakehouse
 from p4e.pipeline import STEPS, run_steps
 from p4e.session import build_session
@@ -32,7 +32,7 @@ def base_config() -> Config:
 
 @pytest.fixture(scope="session")
 def spark(base_config):
-    session = build_session(base_config, TEST_SPARK_CONF)
+    session = build_session(load_settings(base_config).spark, TEST_SPARK_CONF)
     yield session
 
 
@@ -44,7 +44,7 @@ def cfg(base_config, tmp_path: Path) -> Config:
 
 @pytest.fixture()
 def store(spark, cfg):
-    return open_store(spark, cfg)
+    return open_store(spark, load_settings(cfg).engine)
 
 
 # Gold tables only the year-by-year steps write (demographics, measures, rates).
@@ -78,9 +78,18 @@ def nightly_twice(spark, base_config, tmp_path_factory):
         lakehouse=str(tmp_path_factory.mktemp("nightly") / "lakehouse"),
         stats={**base_config["stats"], "replicates": 100},
     )
-    generate_lakehouse(spark, cfg, members=3000, seed=11)
-    first = run_steps(spark, cfg, list(STEPS))
-    store = open_store(spark, cfg)
+    settings = load_settings(cfg)
+    generate_lakehouse(spark, settings, members=3000, seed=11)
+    first = run_steps(spark, settings, list(STEPS))
+    store = open_store(spark, settings.engine)
     versions = {t: store.version(cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
-    second = run_steps(spark, cfg, list(STEPS), changed_years_only=True)
+    second = run_steps(spark, settings, list(STEPS), changed_years_only=True)
     return cfg, store, first, second, versions
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on the shared nightly lakehouse (two nightlies and more) are `slow`:
+    `pytest -m "not slow"` runs the rest in a few minutes."""
+    for item in items:
+        if "nightly_twice" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

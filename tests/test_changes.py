@@ -13,10 +13,12 @@ from pyspark.sql.types import StructType
 
 from conftest import NIGHTLY_GOLD, YEARLY_GOLD
 from p4e import changes
+from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.pipeline import STEPS, run_steps
-from p4e.runlog import JOB_RUNS_SCHEMA, RunRecord, write_run
+from p4e.runlog import RunRecord, write_run
 from p4e.storage import open_store
+from p4e.tables import JOB_RUNS
 
 OLD_MISSING = ("years_computed", "input_fingerprints")  # job_runs columns added later
 
@@ -61,7 +63,7 @@ def test_a_new_claim_recomputes_only_its_year_and_matches_a_full_recompute(
     spark, nightly_twice, tmp_path
 ):
     cfg = copy_of(nightly_twice, tmp_path)
-    store = open_store(spark, cfg)
+    store = open_store(spark, load_settings(cfg).engine)
     yearly_before = {t: files_by_year(cfg.table_path("gold", t)) for t in YEARLY_GOLD[:4]}
     claims = store.read(cfg.table_path("raw", "claims"))
     late = claims.filter(F.year("service_date") == 2025).orderBy("claim_id").limit(1)
@@ -70,7 +72,7 @@ def test_a_new_claim_recomputes_only_its_year_and_matches_a_full_recompute(
     )
     store.write(new, cfg.table_path("raw", "claims"), "append")
 
-    incremental = run_steps(spark, cfg, list(STEPS), changed_years_only=True)
+    incremental = run_steps(spark, load_settings(cfg), list(STEPS), changed_years_only=True)
     assert incremental.years_computed == [2025]
     for table, before in yearly_before.items():
         after = files_by_year(cfg.table_path("gold", table))
@@ -80,7 +82,7 @@ def test_a_new_claim_recomputes_only_its_year_and_matches_a_full_recompute(
         assert after[2025] != before[2025], table
     versions = {t: store.version(cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
 
-    full = run_steps(spark, cfg, list(STEPS))
+    full = run_steps(spark, load_settings(cfg), list(STEPS))
     assert full.years_computed == cfg["years"]
     assert full.input_fingerprints == incremental.input_fingerprints
     for table in NIGHTLY_GOLD:  # the incremental result is the full recompute's
@@ -98,23 +100,25 @@ def test_config_change_or_a_manual_yearly_step_makes_every_year_changed(
     spark, nightly_twice, tmp_path
 ):
     cfg = copy_of(nightly_twice, tmp_path)
-    assert changes.detect(RunContext.create(spark, cfg))[0] == []
-    run_steps(spark, cfg, ["settle"])  # settles every year anyway: no year goes stale
-    assert changes.detect(RunContext.create(spark, cfg))[0] == []
+    assert changes.detect(RunContext.create(spark, load_settings(cfg)))[0] == []
+    run_steps(spark, load_settings(cfg), ["settle"])  # settles every year: no year goes stale
+    assert changes.detect(RunContext.create(spark, load_settings(cfg)))[0] == []
     with_b = cfg.with_overrides(
         stats={**cfg["stats"], "replicates": 50}, spark={"master": "local[1]"}
     )
-    changed, _ = changes.detect(RunContext.create(spark, with_b))
+    changed, _ = changes.detect(RunContext.create(spark, load_settings(with_b)))
     assert changed == cfg["years"]  # the stats config changed; the Spark master does not count
     same_results = cfg.with_overrides(spark={"master": "local[1]"}, years=[2024, 2025])
-    assert changes.detect(RunContext.create(spark, same_results))[0] == []
-    run_steps(spark, cfg.with_overrides(years=[2025]), ["measures"])  # by hand, outside a nightly
-    changed, _ = changes.detect(RunContext.create(spark, cfg))
+    assert changes.detect(RunContext.create(spark, load_settings(same_results)))[0] == []
+    by_hand = load_settings(cfg.with_overrides(years=[2025]))
+    run_steps(spark, by_hand, ["measures"])  # by hand, outside a nightly
+    changed, _ = changes.detect(RunContext.create(spark, load_settings(cfg)))
     assert changed == cfg["years"]
 
 
 def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
-    rows_of = changes.year_rows(RunContext.create(spark, cfg))
+    ctx = RunContext.create(spark, load_settings(cfg))
+    rows_of = {table.name: rows for table, rows in changes.year_rows(ctx).items()}
     span = range(2019, 2027)
 
     def years_reading(table: str, row: dict) -> list[int]:
@@ -141,10 +145,10 @@ def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
 
 
 def test_a_run_log_from_before_the_fingerprints_gets_their_columns(spark, cfg):
-    ctx = RunContext.create(spark, cfg)
-    old = StructType([f for f in JOB_RUNS_SCHEMA.fields if f.name not in OLD_MISSING])
+    ctx = RunContext.create(spark, load_settings(cfg))
+    old = StructType([f for f in JOB_RUNS.schema().fields if f.name not in OLD_MISSING])
     row = ("old", "succeeded", None, None, ["validate"], {}, "c", "0.0", {}, {}, {}, None)
-    ctx.store.write(spark.createDataFrame([row], old), ctx.path("gold", "job_runs"), "append")
+    ctx.store.write(spark.createDataFrame([row], old), ctx.path(JOB_RUNS), "append")
     record = RunRecord("new", ["validate"], dt.datetime(2026, 1, 1), "c", "0.1")
     record.years_computed = [2025]
     write_run(ctx, record)

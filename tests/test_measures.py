@@ -1,6 +1,7 @@
 """Member stories at every rule boundary of the shipped measures (MY = 2023).
 
-Every expectation is written by hand from the rules of SPEC §3 and the contract.
+Every expectation is written by hand from the rules of docs/methodology.md ("Measures")
+and the data contract.
 An expectation is (is_denominator, is_excluded, exclusion_reason, is_numerator,
 numerator_date), or None when the member must have no row for the measure
 (outside its age/sex band).
@@ -12,8 +13,9 @@ from datetime import date
 
 import pytest
 
-from p4e.measures import OUTPUT_SCHEMA, member_measures
-from p4e.tables import UNATTRIBUTED
+from p4e.config import load_settings
+from p4e.tables import MEMBER_MEASURES
+from p4e.tables.vocabulary import UNATTRIBUTED
 from test_measures_lake import Lake
 
 D = date
@@ -284,7 +286,7 @@ LAKE, EXPECT = _build()
 
 @pytest.fixture(scope="module")
 def result(spark, base_config):
-    df = member_measures(spark, base_config, 2023, **LAKE.frames(spark))
+    df = LAKE.measures(spark, load_settings(base_config), 2023)
     rows = df.collect()
     by_key = {(r["member_id"], r["measure_id"]): r for r in rows}
     assert len(by_key) == len(rows), "one row per member and measure"
@@ -294,7 +296,7 @@ def result(spark, base_config):
 def test_schema_is_the_contract(result):
     df, _ = result
     assert [(f.name, f.dataType) for f in df.schema] == [
-        (f.name, f.dataType) for f in OUTPUT_SCHEMA
+        (f.name, f.dataType) for f in MEMBER_MEASURES.schema()
     ]
 
 

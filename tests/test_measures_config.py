@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from p4e.config import load_settings
+from p4e.config.measure_files import load_definitions
 from p4e.errors import ConfigError
-from p4e.measures import load_definitions, member_measures
 from p4e.measures.events import value_set_spans
 from test_measures_lake import Lake
 
@@ -62,7 +63,12 @@ def conf(base_config, tmp_path: Path) -> Path:
 
 
 def _load(conf: Path):
-    return load_definitions(conf / "measures", conf / "valuesets")
+    return load_definitions(
+        conf / "measures",
+        conf / "valuesets",
+        code_systems=("CPT", "CPT2", "HCPCS", "ICD10CM", "ICD10PCS", "LOINC"),
+        member_dates=("birth_date", "death_date"),
+    )
 
 
 def _edit(conf: Path, measure: str, edit) -> Path:
@@ -74,7 +80,7 @@ def _edit(conf: Path, measure: str, edit) -> Path:
 
 
 def test_shipped_definitions(base_config, spark):
-    defs = load_definitions(base_config.conf_path("measures"), base_config.conf_path("valuesets"))
+    defs = load_settings(base_config).measures
     by_id = {m.id: m for m in defs.measures}
     assert sorted(by_id) == ["BCS", "CBP", "COL", "HBD", "HBD_POOR", "WCV"]
     assert {m: by_id[m].direction for m in by_id} == {
@@ -97,19 +103,19 @@ def test_shipped_definitions(base_config, spark):
 @pytest.mark.parametrize(
     ("measure", "edit", "message"),
     [
-        ("COL", lambda d: d.pop("direction"), "COL.yaml field direction: is required"),
-        ("COL", lambda d: d.update(direction="up"), "field direction: must be one of higher"),
-        ("COL", lambda d: d.update(id="XYZ"), "field id: is 'XYZ' but the file is named COL"),
-        ("COL", lambda d: d.update(colour="red"), "field colour: unknown field"),
+        ("COL", lambda d: d.pop("direction"), "COL.yaml: direction is required"),
+        ("COL", lambda d: d.update(direction="up"), "direction must be one of higher"),
+        ("COL", lambda d: d.update(id="XYZ"), "id is 'XYZ' but the file is named COL"),
+        ("COL", lambda d: d.update(colour="red"), "colour is not a known field"),
         (
             "COL",
             lambda d: d["numerator"]["any_of"][1]["window"]["from"].update(month=13),
-            "field numerator.any_of[1].window.from.month: must be between 1 and 12",
+            "numerator.any_of[1].window.from.month must be an integer between 1 and 12",
         ),
         (
             "COL",
             lambda d: d["numerator"]["any_of"][0].update(window={"from": {"years": 0}}),
-            "field numerator.any_of[0].window.from.month: is required",
+            "numerator.any_of[0].window.from.month is required",
         ),
         (
             "COL",
@@ -119,39 +125,39 @@ def test_shipped_definitions(base_config, spark):
         (
             "COL",
             lambda d: d["numerator"]["any_of"][0].update(value_sets=[]),
-            "field numerator.any_of[0].value_sets: needs at least one value set",
+            "numerator.any_of[0].value_sets needs at least one value set",
         ),
         (
             "BCS",
             lambda d: d["numerator"]["any_of"][0]["window"]["to"].update(month=2, day=29),
-            "field numerator.any_of[0].window.to.day: must be between 1 and 28",
+            "numerator.any_of[0].window.to.day must be an integer between 1 and 28",
         ),
         (
             "CBP",
             lambda d: d["numerator"]["result"]["components"]["systolic"]["test"].update(
                 operator="=<"
             ),
-            "field numerator.result.components.systolic.test.operator: must be one of",
+            "numerator.result.components.systolic.test.operator must be one of",
         ),
         (
             "CBP",
             lambda d: d["denominator"]["all_of"][0].update(min_count="two"),
-            "field denominator.all_of[0].min_count: must be an integer",
+            "denominator.all_of[0].min_count must be an integer",
         ),
         (
             "HBD",
             lambda d: d["numerator"]["result"].update(missing_counts_as="yes"),
-            "field numerator.result.missing_counts_as: must be true or false",
+            "numerator.result.missing_counts_as must be true or false",
         ),
         (
             "HBD",
             lambda d: d["population"]["age"].update(max=10),
-            "field population.age.max: must be between 18 and 150",
+            "population.age.max must be an integer between 18 and 150",
         ),
         (
             "WCV",
             lambda d: d["numerator"].update(result={"window": "measurement_year"}),
-            "field numerator: needs exactly one of any_of",
+            "numerator needs exactly one of any_of",
         ),
     ],
 )
@@ -243,7 +249,7 @@ def test_new_measure_needs_yaml_and_csv_only(spark, cfg, conf):
     )
     lake.obs("hospice", date(2023, 7, 1), "13457-7", 90)
 
-    df = member_measures(spark, new_cfg, 2023, **lake.frames(spark))
+    df = lake.measures(spark, load_settings(new_cfg), 2023)
     got = {
         (r["member_id"], r["measure_id"]): (
             r["is_denominator"], r["exclusion_reason"], r["is_numerator"], r["numerator_date"],
@@ -301,7 +307,7 @@ def test_value_set_spans_cover_every_window_that_reads_a_set(spark, cfg, conf):
     for member_id, day in (("fobt_jun30", date(2020, 6, 30)), ("fobt_jul1", date(2020, 7, 1)),
                            ("fobt_my", date(2023, 12, 31))):  # fmt: skip
         lake.member(member_id, woman, sex="F").claim(member_id, day, "CPT", "82274")
-    df = member_measures(spark, new_cfg, 2023, **lake.frames(spark))
+    df = lake.measures(spark, load_settings(new_cfg), 2023)
     got = {
         (r["member_id"], r["measure_id"]): r["numerator_date"]
         for r in df.filter("measure_id IN ('BCS', 'COL')").collect()

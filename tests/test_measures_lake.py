@@ -7,7 +7,9 @@ from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 
-from p4e.tables import RAW_SCHEMAS
+from p4e.config import Settings
+from p4e.measures import member_measures
+from p4e.tables import INPUTS
 
 FULL_2023 = ((date(2023, 1, 1), date(2023, 12, 31)),)
 
@@ -55,6 +57,12 @@ class Lake:
     def frames(self, spark: SparkSession) -> dict[str, DataFrame]:
         """The inputs as DataFrames with the contract's schemas."""
         return {
-            name: spark.createDataFrame(getattr(self, name), RAW_SCHEMAS[name])
+            name: spark.createDataFrame(getattr(self, name), INPUTS[name].schema())
             for name in ("members", "enrollment", "attribution", "claims", "observations")
         }
+
+    def measures(self, spark: SparkSession, settings: Settings, year: int) -> DataFrame:
+        """gold/member_measures rows of these members for `year`."""
+        return member_measures(
+            spark, settings.measures, year, payers=settings.plan.payers, **self.frames(spark)
+        )

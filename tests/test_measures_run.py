@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.measures import run
-from p4e.tables import UNATTRIBUTED
+from p4e.tables import INPUTS, MEMBER_MEASURES
+from p4e.tables.vocabulary import UNATTRIBUTED
 from test_measures_lake import Lake
 
 SPANS = ((date(2022, 1, 1), date(2023, 12, 31)),)
@@ -25,11 +27,11 @@ def _lake() -> Lake:
 
 def _write_silver(ctx: RunContext, lake: Lake) -> None:
     for name, df in lake.frames(ctx.spark).items():
-        ctx.store.write(df, ctx.path("silver", name), "overwrite")
+        ctx.store.write(df, ctx.path(INPUTS[name].in_layer("silver")), "overwrite")
 
 
 def _gold(ctx: RunContext, version: int | None = None) -> set[tuple]:
-    df = ctx.store.read(ctx.path("gold", "member_measures"), version)
+    df = ctx.store.read(ctx.path(MEMBER_MEASURES), version)
     rows = df.filter("measure_id = 'COL'").collect()
     return {
         (r["year"], r["member_id"], r["group_id"], r["is_denominator"], r["exclusion_reason"],
@@ -39,11 +41,11 @@ def _gold(ctx: RunContext, version: int | None = None) -> set[tuple]:
 
 
 def test_run_writes_each_year_and_recomputes_one_year_only(spark, cfg):
-    ctx = RunContext.create(spark, cfg.with_overrides(years=[2022, 2023]))
+    ctx = RunContext.create(spark, load_settings(cfg.with_overrides(years=[2022, 2023])))
     lake = _lake()
     _write_silver(ctx, lake)
     run(ctx)
-    table = ctx.path("gold", "member_measures")
+    table = ctx.path(MEMBER_MEASURES)
     first_version = ctx.store.version(table)
     assert ctx.store.schema(table)[1] == ["year"]
     before = _gold(ctx)
@@ -59,7 +61,7 @@ def test_run_writes_each_year_and_recomputes_one_year_only(spark, cfg):
     # New evidence: a 2023 colonoscopy. Recompute 2023 only.
     lake.claim("screened", date(2023, 3, 3), "CPT", "45378")
     _write_silver(ctx, lake)
-    rerun = RunContext.create(spark, cfg.with_overrides(years=[2023]))
+    rerun = RunContext.create(spark, load_settings(cfg.with_overrides(years=[2023])))
     run(rerun)
     assert ctx.store.version(table) == first_version + 1
     after = _gold(ctx)

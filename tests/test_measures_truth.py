@@ -18,35 +18,38 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
+from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.generate import generate_lakehouse, population, rates
 from p4e.generate.plan import make_plan
 from p4e.measures import run
-from p4e.tables import UNATTRIBUTED
+from p4e.tables import INPUTS, MEMBER_MEASURES, TRUTH_RATES
+from p4e.tables.vocabulary import UNATTRIBUTED
 
 MEMBERS, SEED, YEARS = 5000, 11, [2025]
 TOLERANCE_SE = 4.0
 MIN_CELL = 30
-INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
+MEASURE_INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
 
 
 def test_measured_rates_match_planted_truth(spark, cfg):
-    cfg = cfg.with_overrides(years=YEARS)
-    generate_lakehouse(spark, cfg, members=MEMBERS, seed=SEED)
-    ctx = RunContext.create(spark, cfg)
-    for table in INPUTS:
-        ctx.store.write(ctx.read("raw", table), ctx.path("silver", table), "overwrite")
+    settings = load_settings(cfg.with_overrides(years=YEARS))
+    generate_lakehouse(spark, settings, members=MEMBERS, seed=SEED)
+    ctx = RunContext.create(spark, settings)
+    for name in MEASURE_INPUTS:
+        table = INPUTS[name]
+        ctx.store.write(ctx.read(table), ctx.path(table.in_layer("silver")), "overwrite")
     run(ctx)
 
-    plan = make_plan(cfg, members=MEMBERS, seed=SEED, measures=rates.MEASURES)
+    plan = make_plan(settings, members=MEMBERS, seed=SEED, measures=rates.MEASURES)
     hidden = population.members_frame(spark, plan).select(
         "member_id", F.col("group_id").alias("home_group"), "category"
     )
-    truth = ctx.read("raw", "truth_rates").select(
+    truth = ctx.read(TRUTH_RATES).select(
         F.col("group_id").alias("home_group"), "category", "measure_id", "year", "rate"
     )
     counted = (
-        ctx.read("gold", "member_measures")
+        ctx.read(MEMBER_MEASURES)
         .filter(F.col("is_denominator") & ~F.col("is_excluded"))
         .join(hidden, on="member_id", how="inner")
         .join(truth, on=["home_group", "category", "measure_id", "year"], how="inner")

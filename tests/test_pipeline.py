@@ -15,6 +15,7 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from conftest import NIGHTLY_GOLD, YEARLY_GOLD
+from p4e.config import load_settings
 from p4e.pipeline import STEPS, run_steps
 from p4e.storage import open_store
 
@@ -70,7 +71,7 @@ def test_a_failed_run_is_logged_with_its_error(spark, nightly_twice):
     cfg, store, _, _, _ = nightly_twice
     broken = cfg.with_overrides(dimension="no_such_dimension")
     with pytest.raises(Exception, match="no_such_dimension"):
-        run_steps(spark, broken, ["validate"])
+        run_steps(spark, load_settings(broken), ["validate"])
     last = (
         store.read(cfg.table_path("gold", "job_runs")).orderBy(F.col("started_at").desc()).first()
     )
@@ -120,7 +121,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     ended = {r["run_id"] for r in runs.filter("status != 'running'").collect()}
     assert len(started - ended) == 1  # the killed run: started, never ended
 
-    recovery = run_steps(spark, killed_cfg, list(STEPS), changed_years_only=True)
+    recovery = run_steps(spark, load_settings(killed_cfg), list(STEPS), changed_years_only=True)
     assert recovery.years_computed == cfg["years"]  # the killed run invalidated every year
     for table in NIGHTLY_GOLD:  # the recovery run reproduces the uninterrupted run's results
         assert_df_equality(

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.reports import dictionary
-from p4e.reports.catalog import UndocumentedColumns, render_dictionary
+from p4e.reports.dictionary import UndocumentedColumns, render_dictionary
 from p4e.reports.labels import Labels
 from p4e.reports.public import public_data, render_public
-from p4e.reports.suppression import suppressed_cells
-from p4e.tables import ALL_GROUPS
+from p4e.stats.suppression import suppression
+from p4e.tables.vocabulary import ALL_GROUPS
 
 LABELS = Labels(
     measures=("COL",),
@@ -31,6 +32,7 @@ LABELS = Labels(
     category_labels={"white": "Non-Hispanic White"},
     reference="white",
     threshold=11,
+    ci="95%",
 )
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,20 +43,42 @@ def embedded(html: str) -> dict:
     return json.loads(match.group(1).replace("<\\/", "</"))
 
 
-def test_suppression_is_primary_then_complementary():
-    assert suppressed_cells({"a": 500, "b": 40, "c": 11}, 11) == set()
+def suppressed_cells(spark, sizes: dict[str, float], threshold: float) -> dict[str, str]:
+    """Cell -> suppression reason of one table, through the Spark rule gold uses."""
+    df = spark.createDataFrame(
+        [("t", c, float(n)) for c, n in sizes.items()], "t STRING, cell STRING, n DOUBLE"
+    )
+    rows = suppression(df, ["t"], "cell", "n", threshold).collect()
+    assert all(r["is_suppressed"] == (r["suppression_reason"] is not None) for r in rows)
+    return {r["cell"]: r["suppression_reason"] for r in rows if r["is_suppressed"]}
+
+
+def test_suppression_is_primary_then_complementary(spark):
+    assert suppressed_cells(spark, {"a": 500, "b": 40, "c": 11}, 11) == {}
     # One small cell alone could be recomputed from the total: the next smallest goes too.
-    assert suppressed_cells({"a": 500, "b": 40, "c": 5}, 11) == {"c", "b"}
+    assert suppressed_cells(spark, {"a": 500, "b": 40, "c": 5}, 11) == {
+        "c": "primary", "b": "complementary"
+    }  # fmt: skip
     # Two small cells summing to less than 11 are one small cell together: a third goes.
-    assert suppressed_cells({"a": 500, "b": 40, "c": 3, "d": 4}, 11) == {"b", "c", "d"}
-    assert suppressed_cells({"a": 500, "b": 40, "c": 6, "d": 7}, 11) == {"c", "d"}
+    assert suppressed_cells(spark, {"a": 500, "b": 40, "c": 3, "d": 4}, 11) == {
+        "b": "complementary", "c": "primary", "d": "primary"
+    }  # fmt: skip
+    assert suppressed_cells(spark, {"a": 500, "b": 40, "c": 6, "d": 7}, 11) == {
+        "c": "primary", "d": "primary"
+    }  # fmt: skip
+    # Ties in size are broken by the cell's name, so the rule is deterministic.
+    assert suppressed_cells(spark, {"a": 500, "y": 40, "x": 40, "c": 5}, 11) == {
+        "c": "primary", "x": "complementary"
+    }  # fmt: skip
+    # Every cell needed: all suppressed.
+    assert set(suppressed_cells(spark, {"a": 5, "b": 4}, 11)) == {"a", "b"}
 
 
 def _rate(subgroup, n, rate, year=2025):
     return {
         "group_id": ALL_GROUPS, "measure_id": "COL", "year": year, "subgroup": subgroup,
         "n": n, "k": n * rate, "rate": rate, "ci_low": rate - 0.05, "ci_high": rate + 0.05,
-        "se": 0.02, "is_suppressed": n < 11, "is_scored": n >= 30,
+        "se": 0.02, "is_scored": n >= 30,
     }  # fmt: skip
 
 
@@ -66,24 +90,28 @@ def _gap(subgroup, gap, level="subgroup"):
     }  # fmt: skip
 
 
-def test_public_report_publishes_no_small_cell_nor_its_complement():
-    rates = [
+def test_public_report_publishes_no_small_cell_nor_its_complement(spark):
+    cells = [
         _rate("white", 400, 0.7012),
         _rate("black", 120, 0.6123),
         _rate("asian", 35, 0.5867),  # complementary: the smallest publishable cell
         _rate("aian", 6, 0.4321),  # primary: n < 11
         _rate("ALL", 561, 0.6655),
     ]
+    hidden = suppressed_cells(spark, {c["subgroup"]: c["n"] for c in cells[:-1]}, 11)
+    rates = [{**c, "is_suppressed": c["subgroup"] in hidden} for c in cells]
     gaps = [
         _gap("black", 0.0889),
         _gap("asian", 0.1145),
         _gap("aian", 0.2691),
         _gap(None, 0.1, "summary"),
     ]
+    sources = {"self_reported": 600, "provider_reported": 95, "imputed": 200, "unknown": 5}
     completeness = [{
         "group_id": ALL_GROUPS, "year": 2025, "members": 900, "n_self_reported": 600,
         "n_provider_reported": 95, "n_imputed": 200, "n_unknown": 5, "share_self_reported": 0.6667,
         "share_provider_reported": 0.1056, "share_imputed": 0.2222, "share_unknown": 0.0056,
+        "suppressed_sources": sorted(suppressed_cells(spark, sources, 11)),
     }]  # fmt: skip
     data = public_data(LABELS, 2025, rates, gaps, completeness)
     html = render_public(data)
@@ -158,6 +186,7 @@ def test_public_report_numbers_are_the_gold_numbers_with_no_small_cells(reports)
                 )
             for c in year["subgroups"]:
                 row = gold[measure["id"], year["year"], c["subgroup"]]
+                assert c["suppressed"] == row["is_suppressed"]  # the report follows gold
                 assert c["suppressed"] or row["n"] >= 11
                 if not c["suppressed"]:
                     published += 1
@@ -195,7 +224,8 @@ def test_dictionary_documents_every_column_written_and_the_committed_copy_is_cur
     spark, reports
 ):
     cfg, *_ = reports
-    text = dictionary(RunContext.create(spark, cfg))  # raises on an undocumented column
+    ctx = RunContext.create(spark, load_settings(cfg))
+    text = dictionary(ctx)  # raises on an undocumented column
     assert text == (Path(cfg.lakehouse) / "reports" / "data_dictionary.md").read_text()
     assert text == (ROOT / "docs" / "data_dictionary.md").read_text(), (
         "docs/data_dictionary.md is stale: copy <lakehouse>/reports/data_dictionary.md there"

@@ -34,14 +34,12 @@ from pyspark.sql import functions as F
 import p4e.demographics
 import p4e.measures
 import p4e.stats
-import p4e.stats.step
+from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.errors import ConfigError
 from p4e.settlement import format_table
 from p4e.settlement import run as settle
-from p4e.settlement.step import measure_directions
-from p4e.stats.settings import load_settings
-from p4e.tables import RAW_SCHEMAS
+from p4e.tables import ELIGIBILITY, INPUTS, SETTLEMENTS
 
 D = Decimal
 YEARS = (2021, 2022, 2023)
@@ -103,7 +101,7 @@ CONTRACTS = {
 
 
 def lakehouse_rows() -> dict[str, list[tuple]]:
-    t: dict[str, list[tuple]] = {k: [] for k in RAW_SCHEMAS if k != "provider_groups"}
+    t: dict[str, list[tuple]] = {k: [] for k in INPUTS if k != "provider_groups"}
 
     def member(mid, group, birth, code, source="self_reported", spans=((*SPAN, "plan"),)):
         t["members"].append((mid, birth, "F", "Ann", "Smith", "02139", None, None))
@@ -159,19 +157,14 @@ def settled(spark, base_config, tmp_path_factory):
         paths={**base_config["paths"], "contracts": str(folder), "measures": str(measures)},
         stats={**base_config["stats"], "replicates": 200},
     )
-    ctx = RunContext.create(spark, cfg, "test")
+    ctx = RunContext.create(spark, load_settings(cfg), "test")
     for name, rows in lakehouse_rows().items():
-        ctx.write(spark.createDataFrame(rows, RAW_SCHEMAS[name]), "silver", name)
-    with pytest.MonkeyPatch.context() as mp:
-        # p4e.stats.settings.load_directions reads conf/measures/_common.yaml as a
-        # measure and fails; give the stats step the measure engine's directions.
-        mp.setattr(
-            p4e.stats.step, "load_settings", lambda c: load_settings(c, measure_directions(c))
-        )
-        for step in (p4e.demographics, p4e.measures, p4e.stats):
-            step.run(ctx)
+        table = INPUTS[name]
+        ctx.write(table.in_layer("silver"), spark.createDataFrame(rows, table.schema()))
+    for step in (p4e.demographics, p4e.measures, p4e.stats):
+        step.run(ctx)
     written = settle(ctx)
-    rows = ctx.read("gold", "settlements").collect()
+    rows = ctx.read(SETTLEMENTS).collect()
     return Settled(
         ctx=ctx,
         written=written,
@@ -273,7 +266,7 @@ def test_an_ineligible_measure_leaves_the_pool_and_weights_renormalise(settled):
 
 def test_baseline_is_the_stats_eligibility_with_the_contract_thresholds(settled):
     ctx, by = settled.ctx, settled.by
-    gold = ctx.read("gold", "eligibility").filter(F.col("group_id") == "GA").collect()
+    gold = ctx.read(ELIGIBILITY).filter(F.col("group_id") == "GA").collect()
     stats = {r["measure_id"]: r for r in gold}["WCV"]
     r = measure(by, "CA")
     assert (r["baseline_gap"], r["baseline_se"]) == (stats["baseline_equity_gap"], stats["se"])
@@ -286,14 +279,14 @@ def test_baseline_is_the_stats_eligibility_with_the_contract_thresholds(settled)
 
 def test_settling_again_gives_identical_rows_and_touches_only_its_partition(spark, settled):
     version = settled.version
-    ctx = RunContext.create(spark, settled.ctx.cfg, "again")
+    ctx = RunContext.create(spark, settled.ctx.settings, "again")
     assert settle(ctx, contract_ids=["CB"], years=[2023]) == {"CB/2023": 3}
     versions_as_json = F.to_json("input_versions")  # maps cannot be sorted for the comparison
     assert_df_equality(
-        ctx.store.read(ctx.path("gold", "settlements"), version).withColumn(
+        ctx.store.read(ctx.path(SETTLEMENTS), version).withColumn(
             "input_versions", versions_as_json
         ),
-        ctx.read("gold", "settlements").withColumn("input_versions", versions_as_json),
+        ctx.read(SETTLEMENTS).withColumn("input_versions", versions_as_json),
         ignore_row_order=True,
         ignore_nullable=True,
     )
@@ -301,7 +294,7 @@ def test_settling_again_gives_identical_rows_and_touches_only_its_partition(spar
 
 
 def test_unknown_contract_or_year_outside_the_term_is_refused(spark, settled):
-    ctx = RunContext.create(spark, settled.ctx.cfg, "bad")
+    ctx = RunContext.create(spark, settled.ctx.settings, "bad")
     with pytest.raises(ConfigError, match="unknown contract"):
         settle(ctx, contract_ids=["NOPE"])
     with pytest.raises(ConfigError, match="term years"):
@@ -309,7 +302,7 @@ def test_unknown_contract_or_year_outside_the_term_is_refused(spark, settled):
 
 
 def test_format_table_prints_one_line_per_row(settled):
-    text = format_table(settled.ctx.read("gold", "settlements"), groups=["GB"])
+    text = format_table(settled.ctx.read(SETTLEMENTS), groups=["GB"])
     lines = text.splitlines()
     assert len(lines) == 4 and lines[0].startswith("contract")
     assert "FAIL white -0.200" in lines[1] and "20,000.00" in lines[3]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from p4e.settlement.contract import parse_contract
+from p4e.config.contracts import parse_contract
 from p4e.settlement.guard import GuardResult, SubgroupPeriods, decline_guard, period_rates
 from p4e.settlement.payout import (
     MeasureEvidence,
@@ -16,8 +16,8 @@ from p4e.settlement.payout import (
     measure_outcome,
     measure_weights,
     pool_amount,
-    tier_share,
 )
+from p4e.settlement.tiers import tier_share
 
 D = Decimal
 CONTRACT = parse_contract(

@@ -7,6 +7,7 @@ computation, the planted truth, or a naive numpy bootstrap that resamples member
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,8 +16,17 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import functions as F
 
-from p4e.stats import StatsSettings, compute_cells, stats_tables
-from p4e.stats.settings import Eligibility
+from p4e.config import load_settings
+from p4e.config.stats import Eligibility, StatsSettings
+from p4e.stats import compute_cells, stats_tables
+from p4e.tables import (
+    ELIGIBILITY,
+    EQUITY_GAPS,
+    GAP_REPLICATES,
+    MEMBER_DEMOGRAPHICS,
+    MEMBER_MEASURES,
+    SUBGROUP_RATES,
+)
 
 CATEGORIES = ("white", "black", "hispanic", "asian")
 MEMBER_MEASURES_DDL = (
@@ -155,6 +165,7 @@ def settings(**overrides) -> StatsSettings:
         "directions": DIRECTIONS,
         "replicates": 200,
         "seed": 7,
+        "reference_category": "white",
         "eligibility": Eligibility(baseline_years=(2021, 2022)),
     }
     values.update(overrides)
@@ -208,7 +219,7 @@ def story_frames(spark):
 def tables_of(spark, mm, demo, cfg: StatsSettings) -> dict[str, pd.DataFrame]:
     cells = compute_cells(mm, demo, cfg).persist()
     try:
-        return {name: df.toPandas() for name, df in stats_tables(cells, cfg).items()}
+        return {table.name: df.toPandas() for table, df in stats_tables(cells, cfg).items()}
     finally:
         cells.unpersist()
 
@@ -475,67 +486,37 @@ ELIGIBILITY_SPECS = {
 }
 
 
-def step_config(tmp_path, base_config):
-    from p4e.config import Config
-
-    conf = tmp_path / "conf"
-    (conf / "measures").mkdir(parents=True)
-    (conf / "dimensions").mkdir()
-    for measure, direction in DIRECTIONS.items():
-        (conf / "measures" / f"{measure}.yaml").write_text(
-            f"id: {measure}\nname: {measure} test measure\ndirection: {direction}\n"
-        )
-    (conf / "dimensions" / "race_ethnicity.yaml").write_text("reference_category: white\n")
-    data = dict(base_config.data)
-    data.update(
-        lakehouse=str(tmp_path / "lakehouse"),
-        years=[2021, 2022],
-        stats={
-            "replicates": 200,
-            "seed": 1,
-            "eligibility": {"baseline_years": [2021, 2022], "min_members": 100},
-        },
-        paths={"measures": "measures", "dimensions": "dimensions"},
+def step_settings(tmp_path, base_config):
+    """The shipped settings on a fresh lakehouse, computing 2021-2022 with the test's two
+    measures (HI higher, LO lower), 200 replicates and seed 1."""
+    shipped = load_settings(
+        base_config.with_overrides(lakehouse=str(tmp_path / "lakehouse"), years=[2021, 2022])
     )
-    return Config(data, conf)
+    stats = settings(seed=1, eligibility=Eligibility(baseline_years=(2021, 2022), min_members=100))
+    return dataclasses.replace(shipped, stats=stats)
 
 
 def test_step_writes_tables_and_eligibility_reasons(spark, tmp_path, base_config):
     from p4e.context import RunContext
     from p4e.stats import run
-    from p4e.stats.eligibility import ELIGIBILITY_SCHEMA
-    from p4e.stats.outputs import (
-        EQUITY_GAPS_SCHEMA,
-        GAP_REPLICATES_SCHEMA,
-        SUBGROUP_RATES_SCHEMA,
-    )
 
-    cfg = step_config(tmp_path, base_config)
-    ctx = RunContext.create(spark, cfg)
+    step = step_settings(tmp_path, base_config)
+    ctx = RunContext.create(spark, step)
     sims = {}
     for year in (2021, 2022):
         specs = [GroupSpec(g, c, rates=RATES) for g, c in ELIGIBILITY_SPECS.items()]
         sims[year] = simulate(specs, ("HI", "LO"), year, seed=year)
         mm, demo = to_spark(spark, sims[year])
         mode = "overwrite" if year == 2021 else "append"
-        ctx.write(mm, "gold", "member_measures", mode, partition_by=["year"])
-        ctx.write(demo, "silver", "member_demographics", mode, partition_by=["year"])
+        ctx.write(MEMBER_MEASURES, mm, mode)
+        ctx.write(MEMBER_DEMOGRAPHICS, demo, mode)
     run(ctx)
 
-    schemas = {
-        "subgroup_rates": SUBGROUP_RATES_SCHEMA,
-        "equity_gaps": EQUITY_GAPS_SCHEMA,
-        "gap_replicates": GAP_REPLICATES_SCHEMA,
-        "eligibility": ELIGIBILITY_SCHEMA,
-    }
     out = {}
-    for name, ddl in schemas.items():
-        df = ctx.read("gold", name)
-        assert (
-            df.schema.simpleString()
-            == f"struct<{ddl.replace(' ', ':').replace(',:', ',')}>".lower()
-        )
-        out[name] = df.toPandas()
+    for table in (SUBGROUP_RATES, EQUITY_GAPS, GAP_REPLICATES, ELIGIBILITY):
+        df = ctx.read(table)
+        assert df.schema.simpleString() == table.schema().simpleString()
+        out[table.name] = df.toPandas()
 
     elig = out["eligibility"].set_index(["group_id", "measure_id"])
     assert set(elig.index.get_level_values(0)) == set(ELIGIBILITY_SPECS)  # no ALL_GROUPS
@@ -564,13 +545,13 @@ def test_step_writes_tables_and_eligibility_reasons(spark, tmp_path, base_config
     assert len(reps.query("group_id == 'BIG' and measure_id == 'HI'")) == 2 * 200
 
     # rerun for 2022 only: 2021 is kept, 2022 is replaced by bit-identical rows
-    rerun = RunContext.create(spark, cfg.with_overrides(years=[2022]))
+    rerun = RunContext.create(spark, dataclasses.replace(step, years=(2022,)))
     run(rerun)
-    for name in ("subgroup_rates", "equity_gaps", "gap_replicates"):
-        again = rerun.read("gold", name).toPandas()
+    for table in (SUBGROUP_RATES, EQUITY_GAPS, GAP_REPLICATES):
+        again = rerun.read(table).toPandas()
         keys = [c for c in again.columns if again[c].dtype == object and c != "reasons"]
-        keys += ["year"] + (["replicate"] if name == "gap_replicates" else [])
-        before = out[name].sort_values(keys).reset_index(drop=True)
+        keys += ["year"] + (["replicate"] if table is GAP_REPLICATES else [])
+        before = out[table.name].sort_values(keys).reset_index(drop=True)
         after = again.sort_values(keys).reset_index(drop=True)
         pd.testing.assert_frame_equal(before, after, check_exact=True)
 
@@ -580,29 +561,28 @@ def test_step_writes_tables_and_eligibility_reasons(spark, tmp_path, base_config
 # --------------------------------------------------------------------------------------
 
 
-def test_settings_from_config_and_clear_errors(tmp_path, base_config):
+def test_settings_from_config_and_clear_errors(base_config):
     from p4e.errors import ConfigError
-    from p4e.stats import load_settings
 
-    cfg = step_config(tmp_path, base_config)
-    loaded = load_settings(cfg)
-    assert loaded.directions == DIRECTIONS
+    stats = {**base_config["stats"], "replicates": 200}
+    loaded = load_settings(base_config.with_overrides(stats=stats)).stats
+    assert loaded.directions == load_settings(base_config).measures.directions
     assert loaded.reference_category == "white"
     assert loaded.replicates == 200 and loaded.percentiles == pytest.approx((2.5, 97.5))
     assert loaded.eligibility.baseline_years == (2021, 2022)
-    shipped = load_settings(base_config, directions=DIRECTIONS)
-    assert (shipped.replicates, shipped.min_scored, shipped.gap_summary) == (
+    minimal = {"eligibility": {"baseline_years": [2021, 2022]}}
+    defaults = load_settings(base_config.with_overrides(stats=minimal)).stats
+    assert (defaults.replicates, defaults.min_scored, defaults.gap_summary) == (
         1000,
         30,
         "weighted_mean",
     )
-    with pytest.raises(ConfigError, match="gap_summary"):
-        load_settings(cfg.with_overrides(stats={"gap_summary": "median"}))
-    (tmp_path / "conf" / "measures" / "_common.yaml").write_text("exclusions: []\n")  # skipped
-    assert load_settings(cfg).directions == DIRECTIONS
-    (tmp_path / "conf" / "measures" / "BAD.yaml").write_text("id: BAD\ndirection: up\n")
-    with pytest.raises(ConfigError, match=r"BAD\.yaml"):
-        load_settings(cfg)
+    with pytest.raises(ConfigError, match=r"stats\.gap_summary must be one of"):
+        load_settings(base_config.with_overrides(stats={**minimal, "gap_summary": "median"}))
+    with pytest.raises(ConfigError, match=r"stats\.replcates is not a known field"):
+        load_settings(base_config.with_overrides(stats={**minimal, "replcates": 10}))
+    with pytest.raises(ConfigError, match=r"stats\.eligibility\.baseline_years is required"):
+        load_settings(base_config.with_overrides(stats={"eligibility": {}}))
 
 
 def test_unknown_measure_and_missing_reference_are_config_errors(spark):
@@ -620,7 +600,7 @@ def test_profile_draws_have_the_member_multinomial_moments(per_profile):
     """Both ways `draw_counts` draws (member picks after binomial thinning, or numpy's
     multinomial when members are many per profile) against a dense member-level
     resample: mean N c/N and covariance N (diag(p) - p p^T) of the profile counts."""
-    from p4e.stats.bootstrap import DRAWS_PER_PROFILE, draw_counts
+    from p4e.stats.resample import DRAWS_PER_PROFILE, draw_counts
 
     active = np.array([1, 2, 1, 3]) * per_profile
     n_members = int(active.sum()) + 5  # five members in no population
@@ -637,7 +617,7 @@ def test_profile_draws_have_the_member_multinomial_moments(per_profile):
 
 
 def test_resampled_totals_of_members_in_no_population_are_zero():
-    from p4e.stats.bootstrap import resample_totals, sort_profiles
+    from p4e.stats.resample import resample_totals, sort_profiles
 
     probs = np.array([[1.0, 0.0], [0.2, 0.8]])
     outcomes = np.zeros((2, 3), dtype=np.int8)
@@ -652,7 +632,8 @@ def test_plan_wide_replicates_are_the_sums_of_the_groups_replicates():
     """ALL_GROUPS is the group-stratified bootstrap: its replicate b sums replicate b of
     every group; its interval is the percentile interval of those summed rates, whatever
     the order the groups' rows arrive in."""
-    from p4e.stats.bootstrap import estimate_group, interval, plan_wide_cells
+    from p4e.stats.cells import estimate_group, plan_wide_cells
+    from p4e.stats.resample import interval
 
     rng = np.random.default_rng(8)
     cfg = settings(replicates=300)

@@ -9,9 +9,10 @@ import pytest
 from pyspark.sql import functions as F
 
 from p4e import validation
+from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.errors import P4eError
-from p4e.tables import RAW_SCHEMAS
+from p4e.tables import INPUTS, QUARANTINE
 
 D = dt.date
 GOOD = {
@@ -59,13 +60,13 @@ BAD = [
 def write_raw(ctx: RunContext, tables: dict[str, list[tuple]], **replaced) -> None:
     """Write the raw tables; `replaced` gives a DataFrame to land instead of a table's rows."""
     for table, rows in tables.items():
-        df = replaced.get(table) or ctx.spark.createDataFrame(rows, RAW_SCHEMAS[table])
-        ctx.store.write(df, ctx.path("raw", table), "overwrite")
+        df = replaced.get(table) or ctx.spark.createDataFrame(rows, INPUTS[table].schema())
+        ctx.store.write(df, ctx.path(INPUTS[table]), "overwrite")
 
 
 @pytest.fixture()
 def ctx(spark, cfg) -> RunContext:
-    return RunContext.create(spark, cfg)
+    return RunContext.create(spark, load_settings(cfg))
 
 
 def test_every_bad_row_is_quarantined_with_its_reason(ctx):
@@ -80,7 +81,7 @@ def test_every_bad_row_is_quarantined_with_its_reason(ctx):
 
     counts = validation.run(ctx)
 
-    quarantine = ctx.read("gold", "quarantine").collect()
+    quarantine = ctx.read(QUARANTINE).collect()
     for table, _row, reason in BAD:
         hits = [
             q
@@ -92,24 +93,30 @@ def test_every_bad_row_is_quarantined_with_its_reason(ctx):
     assert len(conflicts) == 2 and all("conflicting rows" in q["reason"] for q in conflicts)
     zip_rows = [q for q in quarantine if q["table"] == "members" and q["action"] == "flagged"]
     assert len(zip_rows) == 1 and json.loads(zip_rows[0]["row_json"])["zip"] == "2118"
-    kept = ctx.read("silver", "members").filter(F.col("member_id") == "M6").collect()
+    kept = (
+        ctx.read(INPUTS["members"].in_layer("silver")).filter(F.col("member_id") == "M6").collect()
+    )
     assert len(kept) == 1 and kept[0]["zip"] is None
     for table, c in counts.items():
         assert c["raw"] == c["silver"] + c["rejected"], table
         assert c["raw"] == len(tables[table])
     assert counts["claims"] == {"raw": 4, "silver": 1, "rejected": 3, "flagged": 0}
-    assert ctx.read("silver", "observations").collect()[0]["observation_id"] == "O1"
+    assert (
+        ctx.read(INPUTS["observations"].in_layer("silver")).collect()[0]["observation_id"] == "O1"
+    )
 
 
 def test_a_missing_column_stops_the_run_naming_table_and_column(ctx):
-    claims = ctx.spark.createDataFrame(GOOD["claims"], RAW_SCHEMAS["claims"]).drop("code_system")
+    claims = ctx.spark.createDataFrame(GOOD["claims"], INPUTS["claims"].schema()).drop(
+        "code_system"
+    )
     write_raw(ctx, GOOD, claims=claims)
     with pytest.raises(P4eError, match="input table 'claims': column 'code_system' is missing"):
         validation.run(ctx)
 
 
 def test_a_wrong_type_stops_the_run(ctx):
-    attribution = ctx.spark.createDataFrame(GOOD["attribution"], RAW_SCHEMAS["attribution"])
+    attribution = ctx.spark.createDataFrame(GOOD["attribution"], INPUTS["attribution"].schema())
     write_raw(ctx, GOOD, attribution=attribution.withColumn("year", F.col("year").cast("string")))
     with pytest.raises(P4eError, match="column 'year' is string, expected int"):
         validation.run(ctx)

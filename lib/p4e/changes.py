@@ -32,9 +32,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from p4e.context import RunContext
-from p4e.demographics.dimension import load_dimension
-from p4e.measures.definitions import load_definitions
 from p4e.measures.events import in_events_span
+from p4e.tables import JOB_RUNS, Table
+from p4e.tables.inputs import ATTRIBUTION, CLAIMS, ENROLLMENT, MEMBERS, OBSERVATIONS, RACE_ETHNICITY
 
 log = logging.getLogger("p4e")
 
@@ -85,26 +85,24 @@ def _package_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, byte
             yield f"{prefix}{item.name}", item.read_bytes()
 
 
-def year_rows(ctx: RunContext) -> dict[str, YearRows]:
+def year_rows(ctx: RunContext) -> dict[Table, YearRows]:
     """Silver input table -> the condition selecting the rows year y reads (None: all)."""
-    cfg = ctx.cfg
-    definitions = load_definitions(cfg.conf_path("measures"), cfg.conf_path("valuesets"))
+    definitions = ctx.settings.measures
+    answers = RACE_ETHNICITY.in_layer("silver", ctx.settings.dimension.source_table)
 
     def dated(column: str) -> YearRows:
         return lambda y: in_events_span(F.col(column), definitions, [y])
 
     return {
-        "members": lambda y: None,
-        load_dimension(cfg).source_table: lambda y: (
-            F.col("recorded_date") <= F.lit(date(y, 12, 31))
-        ),
-        "attribution": lambda y: F.col("year") == y,
-        "enrollment": lambda y: (
+        MEMBERS.in_layer("silver"): lambda y: None,
+        answers: lambda y: F.col("recorded_date") <= F.lit(date(y, 12, 31)),
+        ATTRIBUTION.in_layer("silver"): lambda y: F.col("year") == y,
+        ENROLLMENT.in_layer("silver"): lambda y: (
             (F.col("start_date") <= F.lit(date(y, 12, 31)))
             & (F.col("end_date") >= F.lit(date(y, 1, 1)))
         ),
-        "claims": dated("service_date"),
-        "observations": dated("observation_date"),
+        CLAIMS.in_layer("silver"): dated("service_date"),
+        OBSERVATIONS.in_layer("silver"): dated("observation_date"),
     }
 
 
@@ -147,8 +145,8 @@ def fingerprints(ctx: RunContext, years: Sequence[int]) -> dict[str, str]:
     code = code_digest()
     found = {f"{y}/config": config for y in years} | {f"{y}/code": code for y in years}
     for table, rows_of in year_rows(ctx).items():
-        for y, digest in table_fingerprints(ctx.read("silver", table), rows_of, years).items():
-            found[f"{y}/{table}"] = digest
+        for y, digest in table_fingerprints(ctx.read(table), rows_of, years).items():
+            found[f"{y}/{table.name}"] = digest
     return found
 
 
@@ -158,10 +156,10 @@ def last_fingerprints(ctx: RunContext) -> tuple[str | None, dict[str, str]]:
     The run considered is the latest before this one that ran a year-by-year step.
     Its fingerprints hold only if it succeeded and recorded them (a nightly did).
     """
-    if not ctx.exists("gold", "job_runs"):
+    if not ctx.exists(JOB_RUNS):
         return None, {}
     runs = (
-        ctx.read("gold", "job_runs")
+        ctx.read(JOB_RUNS)
         .filter(F.col("run_id") != ctx.run_id)
         .filter(F.arrays_overlap("steps", F.array(*[F.lit(s) for s in YEARLY_STEPS])))
         .select("run_id", "status", "started_at", "ended_at", "input_fingerprints")

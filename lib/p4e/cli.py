@@ -8,7 +8,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from p4e.config import Config, load_config
+from pyspark.sql import SparkSession
+
+from p4e.config import Settings, load_config, load_settings
 from p4e.errors import P4eError
 from p4e.pipeline import STEPS, run_steps
 from p4e.session import build_session
@@ -85,62 +87,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.conf, lakehouse=args.lakehouse)
         if getattr(args, "year", None):
             cfg = cfg.with_overrides(years=sorted(set(args.year)))
+        settings = load_settings(cfg)
         commands = {"generate": _generate, "run": _run, "report": _report, "demo": _demo}
-        return commands[args.command](cfg, args)
+        return commands[args.command](settings, args)
     except P4eError as exc:
         print(f"p4e: error: {exc}", file=sys.stderr)
         return 1
 
 
-def _generate(cfg: Config, args: argparse.Namespace) -> int:
+def _generate(settings: Settings, args: argparse.Namespace) -> int:
+    _generate_with(build_session(settings.spark), settings, args.members, args.seed)
+    return 0
+
+
+def _generate_with(
+    spark: SparkSession, settings: Settings, members: int | None, seed: int | None
+) -> None:
     from p4e.generate import generate_lakehouse
 
-    spark = build_session(cfg)
-    members = args.members or int(cfg["generate"]["members"])
-    seed = args.seed if args.seed is not None else int(cfg["generate"]["seed"])
+    members = members or settings.generate.members
+    seed = seed if seed is not None else settings.generate.seed
     started = time.perf_counter()
-    counts = generate_lakehouse(spark, cfg, members=members, seed=seed)
+    counts = generate_lakehouse(spark, settings, members=members, seed=seed)
     log.info(
         "generated %s members (seed %s) in %.1f s under %s/raw: %s",
         members,
         seed,
         time.perf_counter() - started,
-        cfg.lakehouse,
+        settings.config.lakehouse,
         ", ".join(f"{t}={n}" for t, n in counts.items()),
     )
-    return 0
 
 
-def _run(cfg: Config, args: argparse.Namespace) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.contract and args.step not in ("settle", "nightly"):
         raise P4eError("--contract applies to the settle step only")
     if args.all_years and args.step != "nightly":
         raise P4eError("--all-years applies to the nightly only")
-    spark = build_session(cfg)
+    spark = build_session(settings.spark)
     nightly = args.step == "nightly"
     steps = list(STEPS) if nightly else [args.step]
     options = {"settle": {"contract_ids": args.contract}} if args.contract else {}
-    run_steps(spark, cfg, steps, options=options, changed_years_only=nightly and not args.all_years)
-    return 0
-
-
-def _report(cfg: Config, args: argparse.Namespace) -> int:
-    spark = build_session(cfg)
-    run_steps(spark, cfg, ["report"], options={"report": {"groups": args.group}})
-    log.info("reports written under %s/reports", cfg.lakehouse)
-    return 0
-
-
-def _demo(cfg: Config, args: argparse.Namespace) -> int:
-    _generate(cfg, argparse.Namespace(members=args.members, seed=None))
-    spark = build_session(cfg)
-    record = run_steps(spark, cfg, list(STEPS))
-    print(
-        f"\np4e demo finished (run {record.run_id}). "
-        f"Outputs are Delta tables under {cfg.lakehouse}:"
+    run_steps(
+        spark, settings, steps, options=options, changed_years_only=nightly and not args.all_years
     )
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    spark = build_session(settings.spark)
+    run_steps(spark, settings, ["report"], options={"report": {"groups": args.group}})
+    log.info("reports written under %s/reports", settings.config.lakehouse)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    lakehouse = settings.config.lakehouse
+    spark = build_session(settings.spark)
+    _generate_with(spark, settings, args.members, None)
+    record = run_steps(spark, settings, list(STEPS))
+    print(f"\np4e demo finished (run {record.run_id}). Outputs are Delta tables under {lakehouse}:")
     for key, version in sorted(record.versions_written.items()):
-        print(f"  {cfg.lakehouse}/{key}  (version {version})")
-    print(f"  {cfg.lakehouse}/gold/job_runs  (the run log)")
-    print(f"Reports (HTML, one folder per year) and the data dictionary: {cfg.lakehouse}/reports/")
+        print(f"  {lakehouse}/{key}  (version {version})")
+    print(f"  {lakehouse}/gold/job_runs  (the run log)")
+    print(f"Reports (HTML, one folder per year) and the data dictionary: {lakehouse}/reports/")
     return 0

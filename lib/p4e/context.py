@@ -1,4 +1,4 @@
-"""What every pipeline step receives: session, configuration, store, and lineage.
+"""What every pipeline step receives: session, settings, store, and lineage.
 
 Steps read and write tables through `RunContext.read` / `RunContext.write`, which
 resolve lakehouse locations and record the exact Delta versions read and
@@ -8,19 +8,20 @@ versions a result came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from p4e.config import Config
+from p4e.config import Config, Settings
 from p4e.storage import DeltaStore, WriteMode, open_store
+from p4e.tables import Table
 
 
 @dataclass
 class RunContext:
-    """Session, configuration and Delta store of one run, plus its lineage record.
+    """Session, settings and Delta store of one run, plus its lineage record.
 
     Attributes:
         years: the measurement years the year-by-year steps (demographics, measures,
@@ -30,7 +31,7 @@ class RunContext:
     """
 
     spark: SparkSession
-    cfg: Config
+    settings: Settings
     store: DeltaStore
     run_id: str = "adhoc"
     years: list[int] = field(default_factory=list)
@@ -38,51 +39,57 @@ class RunContext:
     versions_written: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, spark: SparkSession, cfg: Config, run_id: str = "adhoc") -> RunContext:
-        ctx = cls(spark, cfg, open_store(spark, cfg), run_id)
+    def create(cls, spark: SparkSession, settings: Settings, run_id: str = "adhoc") -> RunContext:
+        """The context of a run with `settings` (`p4e.config.load_settings`, read once)."""
+        ctx = cls(spark, settings, open_store(spark, settings.engine), run_id)
         ctx.years = ctx.configured_years
         return ctx
 
     @property
+    def cfg(self) -> Config:
+        return self.settings.config
+
+    @property
     def configured_years(self) -> list[int]:
         """Every measurement year of the configuration (settlement and reports cover all)."""
-        return sorted(int(y) for y in self.cfg["years"])
+        return list(self.settings.years)
 
-    def path(self, layer: str, table: str) -> str:
-        return self.cfg.table_path(layer, table)
+    def path(self, table: Table) -> str:
+        return self.cfg.table_path(table.layer, table.name)
 
-    def exists(self, layer: str, table: str) -> bool:
-        return self.store.exists(self.path(layer, table))
+    def exists(self, table: Table) -> bool:
+        return self.store.exists(self.path(table))
 
-    def read(self, layer: str, table: str) -> DataFrame:
+    def read(self, table: Table) -> DataFrame:
         """The table as this run sees it: the version written by this run, else the
         version first read by this run, else the latest (then pinned)."""
-        key = f"{layer}/{table}"
-        path = self.path(layer, table)
+        path = self.path(table)
         self.store.require(path)
-        version = self.versions_written.get(key, self.versions_read.get(key))
+        version = self.versions_written.get(table.key, self.versions_read.get(table.key))
         if version is None:
             version = self.store.version(path)
-        self.versions_read.setdefault(key, version)
+        self.versions_read.setdefault(table.key, version)
         return self.store.read(path, version)
 
     def write(
         self,
+        table: Table,
         df: DataFrame,
-        layer: str,
-        table: str,
         mode: WriteMode = "overwrite",
         *,
-        partition_by: Sequence[str] | None = None,
         replace_where: Mapping[str, Any] | None = None,
     ) -> int:
-        """Commit `df` to the table and record the version written."""
+        """Commit `df`, conformed to the table's declared schema, and record the version.
+
+        Raises:
+            SchemaMismatch: `df` lacks a declared column or types one differently.
+        """
         version = self.store.write(
-            df,
-            self.path(layer, table),
+            table.conform(df),
+            self.path(table),
             mode,
-            partition_by=partition_by,
+            partition_by=table.partition_by,
             replace_where=replace_where,
         )
-        self.versions_written[f"{layer}/{table}"] = version
+        self.versions_written[table.key] = version
         return version

@@ -20,10 +20,11 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from p4e import __version__, changes
-from p4e.config import Config
+from p4e.config import Settings
 from p4e.context import RunContext
 from p4e.errors import P4eError
 from p4e.runlog import RunRecord, write_run
+from p4e.tables import JOB_RUNS
 
 log = logging.getLogger("p4e")
 
@@ -46,12 +47,13 @@ def step_function(name: str) -> Callable[[RunContext], Any]:
     """
     if name not in STEPS:
         raise P4eError(f"unknown step {name!r}; steps are: {', '.join(STEPS)}, nightly")
-    return importlib.import_module(STEPS[name]).run
+    run: Callable[[RunContext], Any] = importlib.import_module(STEPS[name]).run
+    return run
 
 
 def run_steps(
     spark: SparkSession,
-    cfg: Config,
+    settings: Settings,
     steps: Sequence[str],
     *,
     run_id: str | None = None,
@@ -68,7 +70,7 @@ def run_steps(
 
     Args:
         spark: session.
-        cfg: configuration; `years` are the measurement years the steps compute.
+        settings: the run's settings; `years` are the measurement years the steps compute.
         steps: step names, in the order to run them.
         run_id: id of the run in the log (a new UUID when None).
         options: step name -> keyword arguments of its `run` (e.g. settle's contract_ids).
@@ -84,12 +86,12 @@ def run_steps(
     if changed_years_only and not fingerprinted:
         raise P4eError("only a run of every step (the nightly) can compute only changed years")
     functions = [(name, step_function(name)) for name in steps]
-    ctx = RunContext.create(spark, cfg, run_id or uuid.uuid4().hex)
+    ctx = RunContext.create(spark, settings, run_id or uuid.uuid4().hex)
     record = RunRecord(
         run_id=ctx.run_id,
         steps=list(steps),
         started_at=_now(),
-        config_hash=cfg.digest(),
+        config_hash=settings.config.digest(),
         code_version=__version__,
     )
     write_run(ctx, record)  # a run killed before it ends stays visible as "running"
@@ -99,13 +101,7 @@ def run_steps(
             if name in changes.YEARLY_STEPS and not ctx.years:
                 log.info("step %s: skipped, no year's inputs changed", name)
                 continue
-            started = time.perf_counter()
-            log.info("step %s: started", name)
-            result = function(ctx, **(options or {}).get(name, {}))
-            seconds = time.perf_counter() - started
-            record.step_seconds[name] = round(seconds, 3)
-            record.row_counts.update(_row_counts(name, result))
-            log.info("step %s: done in %.1f s%s", name, seconds, _summary(result))
+            _run_step(ctx, record, name, function, (options or {}).get(name, {}))
             if name == "validate" and fingerprinted:
                 started = time.perf_counter()
                 changed, fingerprints = changes.detect(ctx)
@@ -125,8 +121,25 @@ def run_steps(
         record.versions_read = dict(ctx.versions_read)
         record.versions_written = dict(ctx.versions_written)
         write_run(ctx, record)
-        log.info("run %s %s; logged to %s", ctx.run_id, record.status, ctx.path("gold", "job_runs"))
+        log.info("run %s %s; logged to %s", ctx.run_id, record.status, ctx.path(JOB_RUNS))
     return record
+
+
+def _run_step(
+    ctx: RunContext,
+    record: RunRecord,
+    name: str,
+    function: Callable[..., Any],
+    options: Mapping[str, Any],
+) -> None:
+    """Run one step, logging its start, time and counts into the log and `record`."""
+    started = time.perf_counter()
+    log.info("step %s: started", name)
+    result = function(ctx, **options)
+    seconds = time.perf_counter() - started
+    record.step_seconds[name] = round(seconds, 3)
+    record.row_counts.update(_row_counts(name, result))
+    log.info("step %s: done in %.1f s%s", name, seconds, _summary(result))
 
 
 def _now() -> dt.datetime:

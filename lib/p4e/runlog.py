@@ -8,15 +8,7 @@ from dataclasses import dataclass, field
 from pyspark.sql.types import StructType
 
 from p4e.context import RunContext
-from p4e.tables import ddl_schema
-
-JOB_RUNS_SCHEMA = ddl_schema(
-    "run_id STRING, status STRING, started_at TIMESTAMP, ended_at TIMESTAMP, "
-    "steps ARRAY<STRING>, step_seconds MAP<STRING, DOUBLE>, config_hash STRING, "
-    "code_version STRING, versions_read MAP<STRING, BIGINT>, "
-    "versions_written MAP<STRING, BIGINT>, row_counts MAP<STRING, BIGINT>, error STRING, "
-    "years_computed ARRAY<INT>, input_fingerprints MAP<STRING, STRING>"
-)
+from p4e.tables import JOB_RUNS
 
 
 @dataclass
@@ -45,12 +37,12 @@ def write_run(ctx: RunContext, record: RunRecord) -> int:
     A run log written by an older p4e gets the columns it lacks first (null for its
     earlier runs).
     """
-    path = ctx.path("gold", "job_runs")
+    path = ctx.path(JOB_RUNS)
+    schema = JOB_RUNS.schema()
     if ctx.store.exists(path):
         have = set(ctx.store.schema(path)[0].names)
-        missing = [f for f in JOB_RUNS_SCHEMA.fields if f.name not in have]
+        missing = [f for f in schema.fields if f.name not in have]
         if missing:
             ctx.store.add_columns(path, StructType(missing))
-    row = tuple(record.__dict__[name] for name in JOB_RUNS_SCHEMA.names)
-    df = ctx.spark.createDataFrame([row], JOB_RUNS_SCHEMA)
-    return ctx.store.write(df, path, "append")
+    row = tuple(record.__dict__[name] for name in schema.names)
+    return ctx.store.write(ctx.spark.createDataFrame([row], schema), path, "append")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
-from p4e.config import Config
+from p4e.config.sections import SparkSettings
 
 # Settings p4e relies on whatever the configuration says: Delta readers expect
 # microsecond timestamps, and every date computation is done in UTC.
@@ -18,7 +18,9 @@ REQUIRED_CONF = {
 }
 
 
-def build_session(cfg: Config, extra_conf: Mapping[str, str] | None = None) -> SparkSession:
+def build_session(
+    settings: SparkSettings, extra_conf: Mapping[str, str] | None = None
+) -> SparkSession:
     """Return the Spark session for a p4e run.
 
     Under spark-submit (or with SPARK_REMOTE set for Spark Connect) the master comes
@@ -26,18 +28,16 @@ def build_session(cfg: Config, extra_conf: Mapping[str, str] | None = None) -> S
     Executors run the driver's interpreter unless PYSPARK_PYTHON is already set.
 
     Args:
-        cfg: main configuration; its `spark` section gives master, app name and conf.
+        settings: the `spark:` section (master, app name, conf).
         extra_conf: settings applied last, e.g. by tests.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark_cfg = cfg["spark"]
-    builder = SparkSession.builder.appName(spark_cfg.get("app_name", "p4e"))
+    builder = SparkSession.builder.appName(settings.app_name)
     launched = "SPARK_REMOTE" in os.environ or _under_spark_submit()
     if not launched:
-        builder = builder.master(spark_cfg.get("master", "local[*]"))
-    settings = {**{k: str(v) for k, v in spark_cfg.get("conf", {}).items()}, **REQUIRED_CONF}
-    settings.update(extra_conf or {})
-    for key, value in settings.items():
+        builder = builder.master(settings.master)
+    conf = {**settings.conf, **REQUIRED_CONF, **(extra_conf or {})}
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     for key, value in REQUIRED_CONF.items():

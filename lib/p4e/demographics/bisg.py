@@ -1,4 +1,4 @@
-"""BISG imputation as Spark joins against the Census 2010 tables (SPEC §4).
+"""BISG imputation as Spark joins against the Census 2010 tables.
 
 For a member with surname s and geography g, over the six Census races r:
 
@@ -25,8 +25,8 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from p4e.config.dimension import CENSUS_RACES, BisgSpec, prob_column
 from p4e.demographics.census import read_surname_table, read_tract_table, read_zcta_table
-from p4e.demographics.dimension import CENSUS_RACES, BisgSpec, prob_column
 from p4e.demographics.names import normalize_surname
 
 NO_BASIS = "none"

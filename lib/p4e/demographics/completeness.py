@@ -1,4 +1,4 @@
-"""gold/data_completeness: how each group's members' answers were obtained (SPEC §4, §6).
+"""gold/data_completeness: how each group's members' answers were obtained.
 
 Per provider group and year, over the members attributed to the group that year
 (members without an attribution under UNATTRIBUTED, every member once more under
@@ -12,31 +12,41 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from p4e.demographics.dimension import DECLINED, IMPUTED, UNKNOWN
-from p4e.tables import ALL_GROUPS, UNATTRIBUTED
+from p4e.stats.suppression import suppression
+from p4e.tables import DATA_COMPLETENESS
+from p4e.tables.vocabulary import (
+    ALL_GROUPS,
+    COMPLETENESS_SOURCES,
+    DECLINED,
+    IMPUTED,
+    PROVIDER_REPORTED,
+    SELF_REPORTED,
+    UNATTRIBUTED,
+    UNKNOWN,
+)
 
 _COUNTS = {
-    "n_self_reported": "self_reported",
+    "n_self_reported": SELF_REPORTED,
     "n_declined": DECLINED,
-    "n_provider_reported": "provider_reported",
+    "n_provider_reported": PROVIDER_REPORTED,
     "n_imputed": IMPUTED,
     "n_unknown": UNKNOWN,
 }
 
 
-def data_completeness(demographics: DataFrame, attribution: DataFrame) -> DataFrame:
+def data_completeness(
+    demographics: DataFrame, attribution: DataFrame, min_cell_publish: float
+) -> DataFrame:
     """Completeness per group and year.
 
     Args:
         demographics: silver/member_demographics (member_id, year, dimension, source, ...).
         attribution: silver/attribution (member_id, group_id, year). A member
             attributed to two groups in a year counts in both (once in ALL_GROUPS).
+        min_cell_publish: smallest publishable count (`suppressed_sources`).
 
     Returns:
-        group_id STRING, year INT, dimension STRING, members BIGINT, n_self_reported,
-        n_declined, n_provider_reported, n_imputed, n_unknown BIGINT,
-        share_self_reported (self-reported and declined), share_provider_reported,
-        share_imputed, share_unknown DOUBLE.
+        Rows of gold/data_completeness (`p4e.tables.DATA_COMPLETENESS`).
     """
     demo = demographics.select("member_id", "year", "dimension", "source")
     groups = attribution.select("member_id", "group_id", "year").distinct()
@@ -56,14 +66,38 @@ def data_completeness(demographics: DataFrame, attribution: DataFrame) -> DataFr
         )
     )
     members = F.col("members").cast("double")
-    return counts.select(
-        "group_id",
-        "year",
-        "dimension",
-        "members",
-        *_COUNTS,
+    shares = counts.select(
+        "*",
         ((F.col("n_self_reported") + F.col("n_declined")) / members).alias("share_self_reported"),
         (F.col("n_provider_reported") / members).alias("share_provider_reported"),
         (F.col("n_imputed") / members).alias("share_imputed"),
         (F.col("n_unknown") / members).alias("share_unknown"),
+    )
+    return DATA_COMPLETENESS.conform(_with_suppression(shares, min_cell_publish))
+
+
+def _with_suppression(counts: DataFrame, threshold: float) -> DataFrame:
+    """`counts` with `suppressed_sources`: each row is a published table of its source counts."""
+    keys = ["group_id", "year", "dimension"]
+    cells = F.explode(
+        F.array(
+            *[
+                F.struct(F.lit(source).alias("source"), F.col(f"n_{source}").alias("n"))
+                for source in COMPLETENESS_SOURCES
+            ]
+        )
+    )
+    long = counts.select(*keys, cells.alias("cell")).select(*keys, "cell.*")
+    hidden = (
+        suppression(long.filter(F.col("n") > 0), keys, "source", "n", threshold)
+        .groupBy(*keys)
+        .agg(
+            F.sort_array(F.collect_list(F.when(F.col("is_suppressed"), F.col("source")))).alias(
+                "suppressed_sources"
+            )
+        )
+    )
+    return counts.join(hidden, on=keys, how="left").withColumn(
+        "suppressed_sources",
+        F.coalesce(F.col("suppressed_sources"), F.array().cast("array<string>")),
     )

@@ -1,4 +1,4 @@
-"""One answer per member and year by source precedence, then BISG for the rest (SPEC §4).
+"""One answer per member and year by source precedence, then BISG for the rest.
 
 For measurement year y only records dated on or before Dec 31 of y count. The
 strongest source wins (dimension `precedence`, e.g. self-reported over
@@ -23,8 +23,9 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from p4e.config.dimension import Dimension, prob_column
 from p4e.demographics.bisg import NO_BASIS, bisg_probabilities
-from p4e.demographics.dimension import DECLINED, IMPUTED, UNKNOWN, Dimension, prob_column
+from p4e.tables.vocabulary import DECLINED, IMPUTED, UNKNOWN
 
 
 def answers_in_force(records: DataFrame, dim: Dimension, years: list[int]) -> DataFrame:

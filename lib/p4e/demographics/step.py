@@ -5,14 +5,13 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from p4e.config.dimension import Dimension
 from p4e.context import RunContext
 from p4e.demographics.completeness import data_completeness
-from p4e.demographics.dimension import Dimension, load_dimension
 from p4e.demographics.precedence import member_demographics
 from p4e.errors import P4eError
-
-DEMOGRAPHICS_TABLE = "member_demographics"
-COMPLETENESS_TABLE = "data_completeness"
+from p4e.tables import DATA_COMPLETENESS, MEMBER_DEMOGRAPHICS
+from p4e.tables.inputs import ATTRIBUTION, MEMBERS, RACE_ETHNICITY
 
 
 def run(ctx: RunContext) -> None:
@@ -21,32 +20,25 @@ def run(ctx: RunContext) -> None:
     Reads silver/members, silver/<dimension source table> and silver/attribution;
     replaces the years of `ctx.years` in silver/member_demographics, then
     overwrites gold/data_completeness from its configured years (both partitioned
-    by year). The dimension is `cfg["dimension"]`.
+    by year).
 
     Raises:
-        ConfigError: the dimension configuration is missing or invalid.
         P4eError: the silver answers hold a row validation should have quarantined.
     """
-    dim = load_dimension(ctx.cfg)
-    records = ctx.read("silver", dim.source_table)
+    dim = ctx.settings.dimension
+    records = ctx.read(RACE_ETHNICITY.in_layer("silver", dim.source_table))
     _require_valid(records, dim)
     demographics = member_demographics(
-        ctx.spark, ctx.read("silver", "members"), records, dim, ctx.years
+        ctx.spark, ctx.read(MEMBERS.in_layer("silver")), records, dim, ctx.years
     )
-    ctx.write(
-        demographics,
-        "silver",
-        DEMOGRAPHICS_TABLE,
-        "overwrite",
-        partition_by=["year"],
-        replace_where={"year": ctx.years},
-    )
+    ctx.write(MEMBER_DEMOGRAPHICS, demographics, replace_where={"year": ctx.years})
     configured = F.col("year").isin(ctx.configured_years)
     completeness = data_completeness(
-        ctx.read("silver", DEMOGRAPHICS_TABLE).filter(configured),
-        ctx.read("silver", "attribution"),
+        ctx.read(MEMBER_DEMOGRAPHICS).filter(configured),
+        ctx.read(ATTRIBUTION.in_layer("silver")),
+        ctx.settings.stats.min_cell_publish,
     )
-    ctx.write(completeness, "gold", COMPLETENESS_TABLE, "overwrite", partition_by=["year"])
+    ctx.write(DATA_COMPLETENESS, completeness)
 
 
 def _require_valid(records: DataFrame, dim: Dimension) -> None:

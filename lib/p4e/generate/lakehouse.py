@@ -6,23 +6,21 @@ import logging
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
-from p4e.config import Config
+from p4e.config import Settings
 from p4e.errors import ConfigError
 from p4e.generate import demographics, events, population, rates
 from p4e.generate.plan import make_plan
 from p4e.storage import DeltaStore, open_store
-from p4e.tables import RAW_SCHEMAS, TRUTH_SCHEMA
+from p4e.tables import INPUTS, TRUTH_RATES, Table
 
 log = logging.getLogger(__name__)
 
-TRUTH_TABLE = "truth_rates"
 MAX_YEARS = 10  # a pre-period colonoscopy must still count in the last measurement year
 
 
 def generate_lakehouse(
-    spark: SparkSession, cfg: Config, *, members: int, seed: int
+    spark: SparkSession, settings: Settings, *, members: int, seed: int
 ) -> dict[str, int]:
     """Generate a synthetic lakehouse: every raw input table plus `raw/truth_rates`.
 
@@ -31,7 +29,8 @@ def generate_lakehouse(
 
     Args:
         spark: session.
-        cfg: main configuration (lakehouse, storage, years, generate.groups).
+        settings: the run's settings (lakehouse, storage, years, generate.groups, the
+            plan's payer).
         members: number of members (the planted groups need a few thousand).
         seed: run seed.
 
@@ -43,9 +42,9 @@ def generate_lakehouse(
     """
     if members < 1:
         raise ConfigError(f"members must be a positive number, got {members}")
-    if len(cfg["years"]) > MAX_YEARS:
+    if len(settings.years) > MAX_YEARS:
         raise ConfigError(f"years may span at most {MAX_YEARS} years for the generator")
-    plan = make_plan(cfg, members=members, seed=seed, measures=rates.MEASURES)
+    plan = make_plan(settings, members=members, seed=seed, measures=rates.MEASURES)
     targets = rates.target_rates(plan)
     probs = spark.createDataFrame(rates.event_probabilities(targets))
     frame = population.members_frame(spark, plan).persist()
@@ -55,25 +54,26 @@ def generate_lakehouse(
             "provider_groups": population.provider_groups(spark, plan),
             "members": frame,
             "race_ethnicity": demographics.race_ethnicity(spark, frame, plan),
-            "enrollment": population.enrollment(frame, plan),
+            "enrollment": population.enrollment(frame, plan, settings.plan.payers[0]),
             "attribution": population.attribution(frame, plan),
             "claims": events.claims(member_years, plan),
             "observations": events.observations(member_years, plan),
         }
-        store = open_store(spark, cfg)
+        store = open_store(spark, settings.engine)
         counts = {}
         for name, df in tables.items():
-            counts[name] = _write(store, df, RAW_SCHEMAS[name], cfg.table_path("raw", name))
+            counts[name] = _write(store, settings, df, INPUTS[name])
             log.info("generated raw/%s: %d rows", name, counts[name])
         truth = spark.createDataFrame(rates.truth_rates(plan, targets))
-        counts[TRUTH_TABLE] = _write(store, truth, TRUTH_SCHEMA, cfg.table_path("raw", TRUTH_TABLE))
+        counts[TRUTH_RATES.name] = _write(store, settings, truth, TRUTH_RATES)
     finally:
         frame.unpersist()
     return counts
 
 
-def _write(store: DeltaStore, df: DataFrame, schema: StructType, path: str) -> int:
-    """Cast to the contract schema, overwrite the table, and count the rows committed."""
-    typed = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+def _write(store: DeltaStore, settings: Settings, df: DataFrame, table: Table) -> int:
+    """Cast to the table's schema, overwrite the table, and count the rows committed."""
+    typed = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema()])
+    path = settings.config.table_path(table.layer, table.name)
     store.write(typed, path, "overwrite")
     return store.read(path).count()

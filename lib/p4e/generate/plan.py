@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from p4e.config import Config
+from p4e.config import Settings
 from p4e.errors import ConfigError
 from p4e.generate.scenarios import BACKGROUND, CATEGORIES, PLANTED
 
@@ -99,11 +99,11 @@ class Plan:
         return int(self.groups["size"].sum())
 
 
-def make_plan(cfg: Config, *, members: int, seed: int, measures: tuple[str, ...]) -> Plan:
+def make_plan(settings: Settings, *, members: int, seed: int, measures: tuple[str, ...]) -> Plan:
     """Build the plan of a run from the configuration.
 
     Args:
-        cfg: main configuration (`years`, `generate.groups`).
+        settings: the run's settings (`years`, `generate.groups`).
         members: number of members to generate.
         seed: run seed.
         measures: measure ids that get a per-group quality effect.
@@ -111,12 +111,10 @@ def make_plan(cfg: Config, *, members: int, seed: int, measures: tuple[str, ...]
     Raises:
         ConfigError: members, years or the group count are unusable.
     """
-    years = tuple(sorted(int(y) for y in cfg["years"]))
-    if not years or years != tuple(range(years[0], years[-1] + 1)):
-        raise ConfigError(f"years must be consecutive years, got {cfg['years']!r}")
-    n_background = int(cfg.get("generate", {}).get("groups", 50))
-    if not 1 <= n_background <= 900:
-        raise ConfigError(f"generate.groups must be between 1 and 900, got {n_background}")
+    years = settings.years
+    if years != tuple(range(years[0], years[-1] + 1)):
+        raise ConfigError(f"years must be consecutive years, got {list(years)!r}")
+    n_background = settings.generate.groups
     planted = _planted_groups(members)
     if members <= int(planted["size"].sum()):
         raise ConfigError(

@@ -18,7 +18,6 @@ from p4e.generate.hashing import below, day_of_year, pick, uniform, year_start
 from p4e.generate.plan import Plan
 from p4e.generate.scenarios import CATEGORIES
 from p4e.generate.slots import draw, inverse_cdf, to_spark
-from p4e.tables import PLAN_PAYER
 
 PERMUTATION_MULTIPLIER = 2_654_435_761  # prime, so coprime with any member count below it
 GROUP_SLOTS = 10_000
@@ -88,7 +87,7 @@ def members_frame(spark: SparkSession, plan: Plan) -> DataFrame:
 
 
 def _days(first_year: int, last_year: int) -> int:
-    return (pd.Timestamp(last_year + 1, 1, 1) - pd.Timestamp(first_year, 1, 1)).days
+    return int((pd.Timestamp(last_year + 1, 1, 1) - pd.Timestamp(first_year, 1, 1)).days)
 
 
 def _assign_groups(spark: SparkSession, df: DataFrame, plan: Plan, u: Column) -> DataFrame:
@@ -162,7 +161,7 @@ def _enrollment_bounds(plan: Plan) -> tuple[Column, Column]:
     return start, end
 
 
-def enrollment(members: DataFrame, plan: Plan) -> DataFrame:
+def enrollment(members: DataFrame, plan: Plan, payer: str) -> DataFrame:
     """enrollment(member_id, payer, start_date, end_date): spans with the planned gap mix.
 
     Members are enrolled from Jan 1 of the first event year (or birth, or a uniform
@@ -215,7 +214,7 @@ def enrollment(members: DataFrame, plan: Plan) -> DataFrame:
         .where(F.col("span.start_date") <= F.col("span.end_date"))
         .select(
             "member_id",
-            F.lit(PLAN_PAYER).alias("payer"),
+            F.lit(payer).alias("payer"),
             F.col("span.start_date").alias("start_date"),
             F.col("span.end_date").alias("end_date"),
         )

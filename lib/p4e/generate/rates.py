@@ -18,7 +18,6 @@ from p4e.generate.plan import Plan
 from p4e.generate.scenarios import BACKGROUND, CATEGORIES, PLANTED
 
 MEASURES = ("COL", "BCS", "CBP", "HBD", "WCV")
-TRUTH_MEASURES = (*MEASURES, "HBD_POOR")
 
 BASE_RATE = {"COL": 0.62, "BCS": 0.72, "CBP": 0.63, "HBD": 0.60, "WCV": 0.55}
 CATEGORY_GAP = {
@@ -117,7 +116,7 @@ def truth_rates(plan: Plan, targets: pd.DataFrame) -> pd.DataFrame:
       f = 92 / (days in MY-2) is the Oct-Dec share of that year.
 
     Returns:
-        Columns of p4e.tables.TRUTH_SCHEMA.
+        Columns of raw/truth_rates (`p4e.tables.TRUTH_RATES`).
     """
     wide = targets.pivot_table(
         index=["group_id", "scenario", "category", "year"], columns="measure_id", values="rate"

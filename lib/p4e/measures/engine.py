@@ -10,81 +10,56 @@ through `missing_counts_as` (HBD_POOR without a test) has no numerator_date.
 group_id is the member's attributed group for the year; with several (which
 validation should have quarantined) the lowest group_id wins, deterministically;
 without any, UNATTRIBUTED, so the member still counts plan-wide.
-is_plan_member: an enrollment span with the plan's own payer overlaps the year.
+is_plan_member: an enrollment span of the plan's own payers overlaps the year.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    BooleanType,
-    DateType,
-    IntegerType,
-    StringType,
-    StructField,
-    StructType,
-)
 
-from p4e.config import Config
+from p4e.config.measures import Criterion, Definitions, Measure
 from p4e.context import RunContext
-from p4e.measures.definitions import Criterion, Definitions, Measure, load_definitions
+from p4e.measures.enrollment import enrollment_gaps, is_continuously_enrolled
 from p4e.measures.events import coded_events, criterion_dates, member_date_column
-from p4e.measures.population import age_on, attributed_group, enrollment_gaps
+from p4e.measures.population import age_on, attributed_group
 from p4e.measures.results import representative_results
-from p4e.tables import UNATTRIBUTED
+from p4e.tables import INPUTS, MEMBER_MEASURES
+from p4e.tables.vocabulary import UNATTRIBUTED
 
-OUTPUT_SCHEMA = StructType(
-    [
-        StructField("member_id", StringType()),
-        StructField("group_id", StringType()),
-        StructField("measure_id", StringType()),
-        StructField("year", IntegerType()),
-        StructField("is_plan_member", BooleanType()),
-        StructField("is_denominator", BooleanType()),
-        StructField("is_excluded", BooleanType()),
-        StructField("exclusion_reason", StringType()),
-        StructField("is_numerator", BooleanType()),
-        StructField("numerator_date", DateType()),
-    ]
-)
 INPUT_TABLES = ("members", "enrollment", "attribution", "claims", "observations")
 
 
 def member_measures(
     spark: SparkSession,
-    cfg: Config,
+    defs: Definitions,
     year: int,
     *,
+    payers: Sequence[str],
     members: DataFrame,
     enrollment: DataFrame,
     attribution: DataFrame,
     claims: DataFrame,
     observations: DataFrame,
-    definitions: Definitions | None = None,
 ) -> DataFrame:
     """Measure flags of every member in each measure's age/sex band for one year.
 
     Args:
         spark: active session.
-        cfg: main configuration (locates the measure and value-set folders).
+        defs: the measure definitions.
         year: measurement year.
-        members, enrollment, attribution, claims, observations: silver tables
-            (schemas of `p4e.tables.RAW_SCHEMAS`).
-        definitions: measure definitions; loaded from `paths.measures` and
-            `paths.valuesets` of `cfg` when None.
+        payers: the plan's own payers (`plan.payers`).
+        members, enrollment, attribution, claims, observations: silver input tables
+            (`p4e.tables.INPUTS`).
 
     Returns:
-        Rows of the gold/member_measures schema (`OUTPUT_SCHEMA`), one per member,
+        Rows of gold/member_measures (`p4e.tables.MEMBER_MEASURES`), one per member,
         measure and year; group_id is the attributed group (lowest group_id when
         several) or UNATTRIBUTED.
-
-    Raises:
-        ConfigError: the measure or value-set configuration is invalid.
     """
-    defs = definitions or load_definitions(cfg.conf_path("measures"), cfg.conf_path("valuesets"))
     events = coded_events(spark, defs, [year], claims=claims, observations=observations)
     base = members.select(
         "member_id",
@@ -100,7 +75,7 @@ def member_measures(
         base = base.join(
             representative_results(spark, defs, year, events), on="member_id", how="left"
         )
-    base = base.join(enrollment_gaps(enrollment, year), on="member_id", how="left").join(
+    base = base.join(enrollment_gaps(enrollment, year, payers), on="member_id", how="left").join(
         attributed_group(attribution, year), on="member_id", how="left"
     )
     flags = F.explode(F.array(*[_measure_flags(m, year) for m in defs.measures])).alias("m")
@@ -131,18 +106,11 @@ def run(ctx: RunContext) -> None:
     replaces exactly the partition of each computed year, one year after another
     (creating the table, partitioned by year, on the first write).
     """
-    inputs = {table: ctx.read("silver", table) for table in INPUT_TABLES}
-    definitions = load_definitions(ctx.cfg.conf_path("measures"), ctx.cfg.conf_path("valuesets"))
+    inputs = {name: ctx.read(INPUTS[name].in_layer("silver")) for name in INPUT_TABLES}
+    defs, payers = ctx.settings.measures, ctx.settings.plan.payers
     for year in ctx.years:
-        df = member_measures(ctx.spark, ctx.cfg, year, definitions=definitions, **inputs)
-        ctx.write(
-            df,
-            "gold",
-            "member_measures",
-            "overwrite",
-            partition_by=["year"],
-            replace_where={"year": year},
-        )
+        df = member_measures(ctx.spark, defs, year, payers=payers, **inputs)
+        ctx.write(MEMBER_MEASURES, df, replace_where={"year": year})
 
 
 def _measure_flags(measure: Measure, year: int) -> Column:
@@ -152,11 +120,7 @@ def _measure_flags(measure: Measure, year: int) -> Column:
     is_in_band = F.coalesce(age.between(measure.min_age, measure.max_age), F.lit(False))
     if measure.sexes is not None:
         is_in_band &= F.coalesce(F.col("sex").isin(*measure.sexes), F.lit(False))
-    is_enrolled = F.coalesce(
-        (F.col("n_gaps") <= measure.max_gaps) & (F.col("longest_gap") <= measure.max_gap_days),
-        F.lit(False),
-    )
-    is_denominator = is_enrolled
+    is_denominator = is_continuously_enrolled(measure)
     for criterion in measure.denominator:
         is_denominator &= _met(criterion)
     reasons = []

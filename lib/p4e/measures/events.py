@@ -7,14 +7,14 @@ met, null otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from p4e.measures.definitions import Definitions, EventCriterion, MemberDateCriterion, Window
-from p4e.measures.valuesets import normalize_code, normalize_system, valueset_frame
+from p4e.config.measures import Definitions, EventCriterion, MemberDateCriterion, Window
+from p4e.measures.codes import normalize_code, normalize_system, valueset_frame
 
 
 def coded_events(
@@ -43,6 +43,7 @@ def coded_events(
             "value_set STRING, span_start DATE, span_end DATE",
         ),
         on="value_set",
+        how="inner",
     )
     unioned = claims.select(
         "member_id",
@@ -119,7 +120,9 @@ def value_set_spans(
     A span runs from the earliest start to the latest end of the windows that read
     the value set (open at an end where one of them is open).
     """
-    reads = [(c.value_sets, c.window) for c in definitions.event_criteria()]
+    reads: list[tuple[Iterable[str], Window]] = [
+        (c.value_sets, c.window) for c in definitions.event_criteria()
+    ]
     reads += [(rule.value_sets, rule.window) for rule in definitions.result_rules()]
     bounds: dict[str, list[tuple[date | None, date | None]]] = {}
     for names, window in reads:
@@ -144,9 +147,10 @@ def in_span(col: Column, start: Column, end: Column) -> Column:
 
 def _union(spans: list[tuple[date | None, date | None]]) -> tuple[date | None, date | None]:
     """The smallest span holding all `spans`; open at an end where one of them is."""
-    starts, ends = [s for s, _ in spans], [e for _, e in spans]
-    start = None if not starts or None in starts else min(starts)
-    end = None if not ends or None in ends else max(ends)
+    starts = [s for s, _ in spans if s is not None]
+    ends = [e for _, e in spans if e is not None]
+    start = min(starts) if spans and len(starts) == len(spans) else None
+    end = max(ends) if spans and len(ends) == len(spans) else None
     return start, end
 
 

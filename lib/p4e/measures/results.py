@@ -14,7 +14,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from p4e.measures.definitions import Definitions
+from p4e.config.measures import Definitions
 from p4e.measures.events import in_span
 
 SPEC_SCHEMA = (
@@ -86,9 +86,9 @@ def representative_results(
     )
 
 
-def _spec_rows(definitions: Definitions, year: int) -> list[tuple]:
+def _spec_rows(definitions: Definitions, year: int) -> list[tuple[object, ...]]:
     """One row per (rule, component, value set) with its range, test and window."""
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for rule in definitions.result_rules():
         start, end = rule.window.bounds(year)
         sign = 1.0 if rule.aggregate == "min" else -1.0

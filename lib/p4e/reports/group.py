@@ -5,7 +5,7 @@ by group), so nothing of another group can reach the page. Per measure: rates by
 subgroup in the year against the group's own baseline (mean of the baseline
 years), the equity gap over the years against the baseline band, eligibility
 and its reasons; then the settlement breakdown of the year and the completeness
-of the group's race and ethnicity data.
+of the group's data on the dimension.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from html import escape
 from typing import Any
 
 from p4e.reports.labels import Labels, gap_figures, rounded
-from p4e.reports.page import SOURCES, Html, completeness_table, page, pct, points, table
+from p4e.reports.page import Html, completeness_table, page, pct, points, table
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
 from p4e.settlement.report import LEVEL_ORDER
+from p4e.tables.vocabulary import COMPLETENESS_SOURCES as SOURCES
+from p4e.tables.vocabulary import SUMMARY_LEVEL
 
 Row = Mapping[str, Any]
 
@@ -62,7 +64,9 @@ def group_data(
                 "trend": [
                     {"year": g["year"], **gap_figures(g["gap"], g["ci_low"], g["ci_high"])}
                     for g in sorted(gaps, key=lambda g: g["year"])
-                    if g["measure_id"] == measure and g["level"] == "summary" and g["year"] <= year
+                    if g["measure_id"] == measure
+                    and g["level"] == SUMMARY_LEVEL
+                    and g["year"] <= year
                 ],
                 "baseline": _baseline(baseline_source),
             }
@@ -73,6 +77,7 @@ def group_data(
         "group_name": group_name or group_id,
         "year": year,
         "dimension": labels.dimension_label,
+        "ci": labels.ci,
         "measures": measures,
         "settlements": [_settlement(s) for s in settlements],
         "completeness": [
@@ -151,58 +156,13 @@ def _settlement(row: Row) -> dict[str, Any]:
 def render_group(data: Mapping[str, Any]) -> str:
     """The group's report page, drawn from `group_data` only."""
     year = data["year"]
-    body = []
-    for m in data["measures"]:
-        elig = m["eligibility"]
-        badge = (
-            "<span class='badge ok'>eligible</span>"
-            if elig["is_eligible"]
-            else "<span class='badge no'>not eligible: "
-            + escape(", ".join(REASONS.get(r, r) for r in elig["reasons"]))
-            + "</span>"
-        )
-        body.append(f"<h2>{escape(m['name'])} {badge}</h2>")
-        years = m["baseline_years"]
-        baseline = "baseline " + (
-            f"{years[0]}-{years[-1]}" if len(years) > 1 else "".join(map(str, years))
-        )
-        dots = [
-            Dot(
-                s["label"],
-                s["rate"],
-                s["ci_low"],
-                s["ci_high"],
-                f"n = {s['n']:,.0f}" + ("" if s["is_scored"] else " (not scored)"),
-                s["is_reference"],
-                s["baseline_rate"],
-            )
-            for s in m["subgroups"]
-        ]
-        band = m["baseline"]
-        trend = [GapPoint(t["year"], t["gap"], t["ci_low"], t["ci_high"]) for t in m["trend"]]
-        title = f"Rate by subgroup, {year} (95% CI)"
-        charts = [dot_plot(dots, title=title, previous_label=baseline)]
-        if any(p.gap is not None for p in trend):
-            charts.append(
-                gap_trend(
-                    trend,
-                    title="Equity gap over the years (points, 95% CI)",
-                    band=None if band is None else (band["gap"], band["ci_low"], band["ci_high"]),
-                    band_label=baseline,
-                )
-            )
-        else:
-            charts.append(
-                "<p class='note'>No equity gap in any year: the reference and at least one "
-                "focus subgroup need enough members to be scored.</p>"
-            )
-        body.append("<div class='charts'>" + "".join(charts) + "</div>")
+    body = [html for m in data["measures"] for html in _measure_section(m, year, data["ci"])]
     body.append(f"<h2>Settlement {year}</h2>")
     if data["settlements"]:
         body.append(_settlement_table(data["settlements"]))
     else:
         body.append("<p class='note'>No contract of this group is settled for this year.</p>")
-    body.append("<h2>Race and ethnicity data completeness</h2>")
+    body.append(f"<h2>{escape(data['dimension'])} data completeness</h2>")
     body.append(
         completeness_table(
             (c["year"], c["members"], [c[f"share_{s}"] for s in SOURCES])
@@ -216,6 +176,55 @@ def render_group(data: Mapping[str, Any]) -> str:
         body,
         data,
     )
+
+
+def _measure_section(m: Mapping[str, Any], year: int, ci: str) -> list[str]:
+    """A measure's heading with its eligibility, its rates chart and its gap trend."""
+    elig = m["eligibility"]
+    badge = (
+        "<span class='badge ok'>eligible</span>"
+        if elig["is_eligible"]
+        else "<span class='badge no'>not eligible: "
+        + escape(", ".join(REASONS.get(r, r) for r in elig["reasons"]))
+        + "</span>"
+    )
+    years = m["baseline_years"]
+    baseline = "baseline " + (
+        f"{years[0]}-{years[-1]}" if len(years) > 1 else "".join(map(str, years))
+    )
+    dots = [
+        Dot(
+            s["label"],
+            s["rate"],
+            s["ci_low"],
+            s["ci_high"],
+            f"n = {s['n']:,.0f}" + ("" if s["is_scored"] else " (not scored)"),
+            s["is_reference"],
+            s["baseline_rate"],
+        )
+        for s in m["subgroups"]
+    ]
+    band = m["baseline"]
+    trend = [GapPoint(t["year"], t["gap"], t["ci_low"], t["ci_high"]) for t in m["trend"]]
+    charts = [dot_plot(dots, title=f"Rate by subgroup, {year} ({ci} CI)", previous_label=baseline)]
+    if any(p.gap is not None for p in trend):
+        charts.append(
+            gap_trend(
+                trend,
+                title=f"Equity gap over the years (points, {ci} CI)",
+                band=None if band is None else (band["gap"], band["ci_low"], band["ci_high"]),
+                band_label=baseline,
+            )
+        )
+    else:
+        charts.append(
+            "<p class='note'>No equity gap in any year: the reference and at least one "
+            "focus subgroup need enough members to be scored.</p>"
+        )
+    return [
+        f"<h2>{escape(m['name'])} {badge}</h2>",
+        "<div class='charts'>" + "".join(charts) + "</div>",
+    ]
 
 
 def _settlement_table(rows: Sequence[Mapping[str, Any]]) -> str:

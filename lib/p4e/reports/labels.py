@@ -1,4 +1,4 @@
-"""What the reports call things: measure names, subgroup labels, the reference, in order."""
+"""What the reports call things: measures, subgroups, the dimension, the CI level, in order."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from p4e.config import Config
-from p4e.demographics.dimension import load_dimension
-from p4e.measures import load_definitions
-from p4e.stats.settings import load_settings
+from p4e.config import Settings
 
 DIGITS = 4  # figures in the reports' embedded data: proportions to 4 decimals (0.01 point)
 
 
 @dataclass(frozen=True)
 class Labels:
-    """Measures in configuration order with their names; the dimension's categories; the
-    fixed reference category and the publication threshold of the stats settings."""
+    """Measures in configuration order with their names; the dimension's label and
+    categories; the fixed reference category, the CI level and the publication threshold
+    of the stats settings."""
 
     measures: tuple[str, ...]
     measure_names: dict[str, str]
@@ -26,6 +24,7 @@ class Labels:
     category_labels: dict[str, str]
     reference: str
     threshold: float
+    ci: str
 
     def measure_name(self, measure: str) -> str:
         return self.measure_names.get(measure, measure)
@@ -34,19 +33,18 @@ class Labels:
         return self.category_labels.get(code, code)
 
 
-def load_labels(cfg: Config) -> Labels:
+def labels_of(settings: Settings) -> Labels:
     """Labels of the configured measures and dimension."""
-    definitions = load_definitions(cfg.conf_path("measures"), cfg.conf_path("valuesets"))
-    settings = load_settings(cfg)
-    dimension = load_dimension(cfg, settings.dimension)
+    measures, dimension = settings.measures.measures, settings.dimension
     return Labels(
-        measures=tuple(m.id for m in definitions.measures),
-        measure_names={m.id: m.name for m in definitions.measures},
+        measures=tuple(m.id for m in measures),
+        measure_names={m.id: m.name for m in measures},
         dimension_label=dimension.label,
-        codes=tuple(c.code for c in dimension.categories),
+        codes=dimension.codes,
         category_labels={c.code: c.label for c in dimension.categories},
-        reference=settings.reference_category,
-        threshold=settings.min_cell_publish,
+        reference=settings.stats.reference_category,
+        threshold=settings.stats.min_cell_publish,
+        ci=settings.stats.ci_label,
     )
 
 

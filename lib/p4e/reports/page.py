@@ -7,7 +7,7 @@ id="report-data">`), so a reader or a test can take the numbers behind the page.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -56,9 +56,6 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-SOURCES = ("self_reported", "provider_reported", "imputed", "unknown")  # completeness columns
-
-
 def completeness_table(rows: Iterable[tuple[int, int, Sequence[float | None]]]) -> str:
     """Members and their shares by source of the answer per year; None reads 'suppressed'.
 
@@ -86,6 +83,8 @@ def points(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value * 100:+.{digits}f}"
 
 
-def interval(low: float | None, high: float | None, fmt=pct) -> str:
+def interval(
+    low: float | None, high: float | None, fmt: Callable[[float | None], str] = pct
+) -> str:
     """'[low, high]' in the given format, '' when either bound is missing."""
     return "" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"

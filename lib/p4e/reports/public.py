@@ -1,11 +1,11 @@
 """The public annual equity report: plan-wide rates by subgroup, gaps, trend, completeness.
 
 `public_data` turns the plan-wide rows of the gold tables (group `ALL_GROUPS`)
-into the report's figures, with every cell of denominator below the publication
-threshold suppressed, complementary cells too (`p4e.reports.suppression`): a
-suppressed cell carries no number at all, in the page or in its embedded data,
-and its gap to the reference is not published either. `render_public` draws the
-page from those figures only.
+into the report's figures, suppressing exactly the cells gold flags (`is_suppressed`
+of subgroup_rates, `suppressed_sources` of data_completeness; the rule is
+`p4e.stats.suppression`): a suppressed cell carries no number at all, in the page or
+in its embedded data, and its gap to the reference is not published either.
+`render_public` draws the page from those figures only.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from p4e.reports.labels import Labels, gap_figures, rounded
-from p4e.reports.page import SOURCES, Html, completeness_table, interval, page, pct, points, table
-from p4e.reports.suppression import suppressed_cells
+from p4e.reports.page import Html, completeness_table, interval, page, pct, points, table
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
+from p4e.tables.vocabulary import ALL_SUBGROUP, SUBGROUP_LEVEL, SUMMARY_LEVEL
+from p4e.tables.vocabulary import COMPLETENESS_SOURCES as SOURCES
 
 Row = Mapping[str, Any]
 
@@ -45,8 +46,9 @@ def public_data(
         "dimension": labels.dimension_label,
         "reference": labels.category(labels.reference),
         "threshold": labels.threshold,
+        "ci": labels.ci,
         "measures": measures,
-        "completeness": _completeness(completeness, year, labels.threshold),
+        "completeness": _completeness(completeness, year),
     }
 
 
@@ -54,14 +56,14 @@ def _measure_year(
     labels: Labels, measure: str, year: int, rates: Sequence[Row], gaps: Sequence[Row]
 ) -> dict[str, Any]:
     cells = {r["subgroup"]: r for r in rates if r["measure_id"] == measure and r["year"] == year}
-    total = cells.pop("ALL", None)
-    hidden = suppressed_cells({s: r["n"] for s, r in cells.items()}, labels.threshold)
+    total = cells.pop(ALL_SUBGROUP, None)
+    hidden = {s for s, r in cells.items() if r["is_suppressed"]}
     gap_rows = {
         (g["level"], g["subgroup"]): g
         for g in gaps
         if g["measure_id"] == measure and g["year"] == year
     }
-    summary = gap_rows.get(("summary", None))
+    summary = gap_rows.get((SUMMARY_LEVEL, None))
     reference = summary["reference"] if summary else labels.reference
     subgroups = []
     for code in labels.codes:
@@ -75,14 +77,14 @@ def _measure_year(
         }
         if code not in hidden:
             cell |= _rate(cells[code])
-            gap = gap_rows.get(("subgroup", code))
+            gap = gap_rows.get((SUBGROUP_LEVEL, code))
             if gap is not None and code != reference:
                 cell["gap"] = _gap(gap)
         subgroups.append(cell)
     return {
         "year": year,
         "reference": labels.category(reference),
-        "all": _rate(total) if total else None,
+        "all": _rate(total) if total and not total["is_suppressed"] else None,
         "subgroups": subgroups,
         "equity_gap": _gap(summary) if summary else None,
     }
@@ -106,25 +108,24 @@ def _gap(g: Row) -> dict[str, Any]:
     }
 
 
-def _completeness(rows: Sequence[Row], year: int, threshold: float) -> list[dict[str, Any]]:
-    """Shares of members by source of the answer, per year; small counts suppressed."""
+def _completeness(rows: Sequence[Row], year: int) -> list[dict[str, Any]]:
+    """Shares of members by source of the answer, per year; suppressed sources blank."""
     out = []
-    for r in sorted((r for r in rows if r["year"] <= year), key=lambda r: r["year"]):
-        counts = {s: r[f"n_{s}"] for s in SOURCES}
-        hidden = suppressed_cells({s: n for s, n in counts.items() if n > 0}, threshold)
-        shares = {s: None if s in hidden else rounded(r[f"share_{s}"]) for s in SOURCES}
-        out.append({"year": r["year"], "members": r["members"], "shares": shares})
+    for row in sorted((r for r in rows if r["year"] <= year), key=lambda r: r["year"]):
+        hidden = set(row["suppressed_sources"])
+        shares = {s: None if s in hidden else rounded(row[f"share_{s}"]) for s in SOURCES}
+        out.append({"year": row["year"], "members": row["members"], "shares": shares})
     return out
 
 
 def render_public(data: Mapping[str, Any]) -> str:
     """The public report page, drawn from `public_data` only."""
-    year, reference = data["year"], data["reference"]
+    year, reference, ci = data["year"], data["reference"], data["ci"]
     body = [
         f"<p class='note'>Rates by {data['dimension'].lower()} for all plan members attributed "
         f"to a provider group or not. Gaps are to the reference group ({reference}), "
         "oriented so that a positive gap means the group does worse than the reference; "
-        "<b>bold orange</b> gaps are significant (the 95% interval excludes 0). Cells with "
+        f"<b>bold orange</b> gaps are significant (the {ci} interval excludes 0). Cells with "
         f"fewer than {data['threshold']:g} members are suppressed, with further cells where "
         "needed so that none can be recomputed from the others.</p>"
     ]
@@ -145,11 +146,11 @@ def render_public(data: Mapping[str, Any]) -> str:
         trend = [GapPoint(y["year"], *_triple(y["equity_gap"])) for y in measure["years"]]
         body.append(
             "<div class='charts'>"
-            + dot_plot(dots, title=f"Rate by subgroup, {latest['year']} (95% CI)")
-            + gap_trend(trend, title="Equity gap over the years (points, 95% CI)")
+            + dot_plot(dots, title=f"Rate by subgroup, {latest['year']} ({ci} CI)")
+            + gap_trend(trend, title=f"Equity gap over the years (points, {ci} CI)")
             + "</div>"
         )
-        body.append(_rates_table(latest))
+        body.append(_rates_table(latest, ci))
     body.append("<h2>Data completeness</h2>")
     body.append(
         completeness_table(
@@ -169,7 +170,7 @@ def _triple(gap: Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
     return (None, None, None) if gap is None else (gap["gap"], gap["ci_low"], gap["ci_high"])
 
 
-def _rates_table(year: Mapping[str, Any]) -> str:
+def _rates_table(year: Mapping[str, Any], ci: str) -> str:
     rows = []
     for s in year["subgroups"]:
         if s["suppressed"]:
@@ -197,4 +198,4 @@ def _rates_table(year: Mapping[str, Any]) -> str:
     if total:
         rows.append(["All members", f"{total['n']:,d}", pct(total["rate"]),
                      interval(total["ci_low"], total["ci_high"]), "", ""])  # fmt: skip
-    return table(["Subgroup", "Members (n)", "Rate", "95% CI", "Gap (points)", "95% CI"], rows)
+    return table(["Subgroup", "Members (n)", "Rate", f"{ci} CI", "Gap (points)", f"{ci} CI"], rows)

@@ -19,13 +19,24 @@ import pyarrow.fs as pafs
 from pyspark.sql import functions as F
 
 from p4e.context import RunContext
-from p4e.reports.catalog import TABLES, render_dictionary
+from p4e.reports.dictionary import render_dictionary
 from p4e.reports.group import group_data, render_group
-from p4e.reports.labels import load_labels
+from p4e.reports.labels import labels_of
 from p4e.reports.public import public_data, render_public
-from p4e.tables import ALL_GROUPS, UNATTRIBUTED
+from p4e.tables import (
+    DATA_COMPLETENESS,
+    ELIGIBILITY,
+    EQUITY_GAPS,
+    OUTPUTS,
+    SETTLEMENTS,
+    SUBGROUP_RATES,
+    Table,
+)
+from p4e.tables.inputs import PROVIDER_GROUPS
+from p4e.tables.vocabulary import ALL_GROUPS, UNATTRIBUTED
 
 log = logging.getLogger("p4e")
+Row = dict[str, Any]
 
 
 def run(
@@ -41,40 +52,27 @@ def run(
     Returns:
         Files written per kind ("public", "group", "dictionary").
     """
-    labels = load_labels(ctx.cfg)
+    labels = labels_of(ctx.settings)
     years = sorted(years or ctx.configured_years)
-    rates = _rows(ctx, "subgroup_rates")
-    gaps = _rows(ctx, "equity_gaps")
-    eligibility = _rows(ctx, "eligibility")
-    completeness = _rows(ctx, "data_completeness")
-    settlements = []
-    if ctx.exists("gold", "settlements"):
-        settlements = _rows(ctx, "settlements", F.col("year").isin(years))
+    by_group = _rows_by_group(ctx, years)
     names = {
-        r["group_id"]: r["group_name"] for r in ctx.read("silver", "provider_groups").collect()
+        row["group_id"]: row["group_name"]
+        for row in ctx.read(PROVIDER_GROUPS.in_layer("silver")).collect()
     }
     chosen = sorted(
-        {r["group_id"] for r in rates} - {ALL_GROUPS, UNATTRIBUTED}
-        if groups is None
-        else set(groups)
+        set(by_group["rates"]) - {ALL_GROUPS, UNATTRIBUTED} if groups is None else set(groups)
     )
-    tables = {"rates": rates, "gaps": gaps, "eligibility": eligibility,
-              "settlements": settlements, "completeness": completeness}  # fmt: skip
-    by_group: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in tables}
-    for name, rows in tables.items():
-        for r in rows:
-            by_group[name].setdefault(r["group_id"], []).append(r)
     fs, root = _filesystem(ctx.cfg.lakehouse)
     counts = {"public": 0, "group": 0, "dictionary": 0}
     for year in years:
-        plan = {name: by_group[name].get(ALL_GROUPS, []) for name in by_group}
+        plan = {name: rows.get(ALL_GROUPS, []) for name, rows in by_group.items()}
         html = render_public(
             public_data(labels, year, plan["rates"], plan["gaps"], plan["completeness"])
         )
         _write(fs, f"{root}/reports/{year}/equity_report_{year}.html", html)
         counts["public"] += 1
         for group in chosen:
-            own = {name: by_group[name].get(group, []) for name in by_group}
+            own = {name: rows.get(group, []) for name, rows in by_group.items()}
             data = group_data(
                 labels,
                 group,
@@ -94,19 +92,36 @@ def run(
     return counts
 
 
+def _rows_by_group(ctx: RunContext, years: Sequence[int]) -> dict[str, dict[str, list[Row]]]:
+    """The gold rows the reports read (a few thousand), by kind and then by group."""
+    tables = {
+        "rates": _rows(ctx, SUBGROUP_RATES),
+        "gaps": _rows(ctx, EQUITY_GAPS),
+        "eligibility": _rows(ctx, ELIGIBILITY),
+        "completeness": _rows(ctx, DATA_COMPLETENESS),
+        "settlements": _rows(ctx, SETTLEMENTS, F.col("year").isin(list(years)))
+        if ctx.exists(SETTLEMENTS)
+        else [],
+    }
+    by_group: dict[str, dict[str, list[Row]]] = {name: {} for name in tables}
+    for name, rows in tables.items():
+        for row in rows:
+            by_group[name].setdefault(row["group_id"], []).append(row)
+    return by_group
+
+
 def dictionary(ctx: RunContext) -> str:
     """The data dictionary of the output tables present in the lakehouse."""
     schemas = {}
-    for name in TABLES:
-        layer, table = name.split("/")
-        if ctx.exists(layer, table):
-            schema, partitions = ctx.store.schema(ctx.path(layer, table))
-            schemas[name] = ([(f.name, f.dataType.simpleString()) for f in schema], partitions)
+    for table in OUTPUTS:
+        if ctx.exists(table):
+            schema, partitions = ctx.store.schema(ctx.path(table))
+            schemas[table.key] = ([(f.name, f.dataType.simpleString()) for f in schema], partitions)
     return render_dictionary(schemas)
 
 
-def _rows(ctx: RunContext, table: str, condition: Any = None) -> list[dict[str, Any]]:
-    df = ctx.read("gold", table)
+def _rows(ctx: RunContext, table: Table, condition: Any = None) -> list[Row]:
+    df = ctx.read(table)
     if condition is not None:
         df = df.filter(condition)
     return [r.asDict() for r in df.collect()]
@@ -115,7 +130,8 @@ def _rows(ctx: RunContext, table: str, condition: Any = None) -> list[dict[str, 
 def _filesystem(lakehouse: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem and root path of the lakehouse (a local folder or a URI)."""
     uri = lakehouse if "://" in lakehouse else str(Path(lakehouse).resolve())
-    return pafs.FileSystem.from_uri(uri)
+    filesystem, root = pafs.FileSystem.from_uri(uri)
+    return filesystem, str(root)
 
 
 def _write(fs: pafs.FileSystem, path: str, text: str) -> None:

@@ -8,7 +8,7 @@ bars per year against a shaded baseline band. Both return an `<svg>` string.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -133,7 +133,7 @@ def gap_trend(
     return _svg(left + plot_w + 80, top + plot_h + 28, title, parts)
 
 
-def _scale(d0: float, d1: float, r0: float, r1: float):
+def _scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
     return lambda v: r0 + (v - d0) * (r1 - r0) / (d1 - d0)
 
 
@@ -151,7 +151,7 @@ def _ticks(low: float, high: float) -> list[float]:
     return [round(low + step * i, 4) for i in range(n + 1)]
 
 
-def _x_grid(x, top: float, bottom: float, *, percent: bool) -> list[str]:
+def _x_grid(x: Callable[[float], float], top: float, bottom: float, *, percent: bool) -> list[str]:
     parts = []
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         parts.append(_line(x(tick), top, x(tick), bottom, "#e4e7eb", 1))
@@ -164,7 +164,9 @@ def _title(title: str) -> str:
     return _text(0, 16, title, weight="600", size=13)
 
 
-def _line(x1, y1, x2, y2, colour: str, width: float, *, dash: bool = False) -> str:
+def _line(
+    x1: float, y1: float, x2: float, y2: float, colour: str, width: float, *, dash: bool = False
+) -> str:
     extra = ' stroke-dasharray="5 4"' if dash else ""
     return (
         f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '

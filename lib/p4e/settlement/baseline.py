@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from p4e.config.contracts import Contract
+from p4e.config.stats import StatsSettings
 from p4e.errors import ConfigError
-from p4e.settlement.contract import Contract
 from p4e.stats.eligibility import eligibility
-from p4e.stats.settings import StatsSettings
 
 KEYS = ["group_id", "measure_id"]
 
@@ -64,7 +64,7 @@ def baseline(
     groups: Sequence[str],
     measures: Sequence[str],
 ) -> DataFrame:
-    """Eligibility rows (`p4e.stats.eligibility.ELIGIBILITY_SCHEMA`) of the groups' measures.
+    """Eligibility rows (`p4e.tables.ELIGIBILITY`) of the groups' measures.
 
     Args:
         subgroup_rates, equity_gaps, gap_replicates: the gold stats tables.

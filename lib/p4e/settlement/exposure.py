@@ -3,7 +3,7 @@
 A member month is a calendar month of the year in which a member attributed to the
 group that year (silver/attribution) has enrollment on at least one day
 (silver/enrollment spans, end inclusive), counted once however many spans cover it.
-Scope 'plan' counts the plan's own spans only (payer = 'plan'); 'all' every payer.
+Scope 'plan' counts the plan's own spans only (`plan.payers`); 'all' every payer.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from p4e.tables import PLAN_PAYER
-
 
 def member_months(
     attribution: DataFrame,
@@ -22,6 +20,7 @@ def member_months(
     groups: Sequence[str],
     years: Sequence[int],
     scope: str,
+    payers: Sequence[str],
 ) -> DataFrame:
     """group_id, year, member_months (BIGINT) of each group-year with a member month.
 
@@ -31,13 +30,14 @@ def member_months(
         groups: provider groups to count.
         years: the years.
         scope: 'plan' or 'all'.
+        payers: the plan's own payers.
     """
     attributed = (
         attribution.filter(F.col("year").isin(list(years)) & F.col("group_id").isin(list(groups)))
         .select("member_id", "group_id", "year")
         .distinct()
     )
-    spans = enrollment if scope == "all" else enrollment.filter(F.col("payer") == PLAN_PAYER)
+    spans = enrollment if scope == "all" else enrollment.filter(F.col("payer").isin(*payers))
     first = F.make_date(F.col("year"), F.lit(1), F.lit(1))
     last = F.make_date(F.col("year"), F.lit(12), F.lit(31))
     overlaps = (F.col("start_date") <= last) & (F.col("end_date") >= first)

@@ -1,4 +1,4 @@
-"""The decline guard (SPEC §2, §6): no reward when a gap closes because a subgroup got worse.
+"""The decline guard: no reward when a gap closes because a subgroup got worse.
 
 A subgroup takes part when it is scored (weighted denominator >= stats.min_scored) in
 every baseline year and in the performance year; the reference subgroup takes part
@@ -8,7 +8,7 @@ measure's direction: `base - perf` when higher is better, `perf - base` when low
 is better. The guard fails when some decline exceeds the contract's tolerance; the
 failing subgroup with the largest decline (first by name on ties) is recorded.
 
-`guard_test: point` (the default, SPEC §6 as written) compares the point decline with
+`guard_test: point` (the default) compares the point decline with
 the tolerance. Subgroup rates of a few hundred members move by several points from
 sampling alone, so a contract may choose `guard_test: significant`: the decline must
 exceed the tolerance by more than z standard errors (one-sided, z from stats.ci_level,
@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from p4e.stats.gaps import SIGN
-
-SUBGROUP_ALL = "ALL"
+from p4e.tables.vocabulary import ALL_SUBGROUP
 
 
 @dataclass(frozen=True)
@@ -63,14 +62,14 @@ def period_rates(
     """
     baseline: dict[str, list[tuple[float, float]]] = {}
     performance: dict[str, tuple[float, float]] = {}
-    for r in rows:
-        if r["subgroup"] == SUBGROUP_ALL or not r["is_scored"]:
+    for row in rows:
+        if row["subgroup"] == ALL_SUBGROUP or not row["is_scored"]:
             continue
-        figures = (r["rate"], r["se"] or 0.0)
-        if r["year"] in baseline_years:
-            baseline.setdefault(r["subgroup"], []).append(figures)
-        elif r["year"] == year:
-            performance[r["subgroup"]] = figures
+        figures = (row["rate"], row["se"] or 0.0)
+        if row["year"] in baseline_years:
+            baseline.setdefault(row["subgroup"], []).append(figures)
+        elif row["year"] == year:
+            performance[row["subgroup"]] = figures
     k = len(baseline_years)
     return [
         SubgroupPeriods(
@@ -103,11 +102,11 @@ def decline_guard(
         and that (point) decline.
     """
     failing = []
-    for s in subgroups:
-        decline = SIGN[direction] * (s.rate_baseline - s.rate_performance)
-        spread = z * math.hypot(s.se_baseline, s.se_performance)
+    for periods in subgroups:
+        decline = SIGN[direction] * (periods.rate_baseline - periods.rate_performance)
+        spread = z * math.hypot(periods.se_baseline, periods.se_performance)
         if decline - spread > tolerance:
-            failing.append((-decline, s.subgroup))
+            failing.append((-decline, periods.subgroup))
     if not failing:
         return GuardResult(True)
     decline, subgroup = min(failing)

@@ -1,4 +1,4 @@
-"""The settlement rules on one group's evidence (SPEC §6): pure Python, amounts in Decimal.
+"""The settlement rules on one group's evidence: pure Python, amounts in Decimal.
 
 Per measure, in this order of precedence:
 
@@ -16,7 +16,8 @@ Per measure, in this order of precedence:
 6. guard failed -> 'guard_failed', 0;
 7. closure (clipped to [0, 1]) through the tiers: the highest tier reached
    ('closure>=0.5'), 'below_first_tier' (0), or with method 'linear' the piecewise
-   linear share through (0, 0) and the tier points ('linear', rounded to 6 decimals).
+   linear share through (0, 0) and the tier points ('linear', rounded to 6 decimals);
+   see `p4e.settlement.tiers`.
 
 Amounts: the pool is rounded to cents (half up); each component's exact amount is
 pool x weight x share; the total is the exact sum rounded to cents (half up); the
@@ -28,13 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from p4e.settlement.contract import Contract, Payout, Tier
+from p4e.config.contracts import Contract
 from p4e.settlement.guard import GuardResult
+from p4e.settlement.tiers import tier_label, tier_share
 
 CENT = Decimal("0.01")
-SHARE_QUANTUM = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -72,45 +73,15 @@ def closure(gap_base: float, gap_perf: float) -> float:
     return min(1.0, max(0.0, (gap_base - gap_perf) / gap_base))
 
 
-def tier_share(value: float, tiers: Sequence[Tier], *, linear: bool = False) -> Decimal:
-    """Share earned by `value` (closure or self-reported share) on increasing tier points.
-
-    Args:
-        value: the figure in [0, 1].
-        tiers: tier points, increasing in threshold.
-        linear: interpolate linearly through (0, 0) and the points (flat after the last)
-            instead of taking the share of the highest point reached.
-    """
-    x = Decimal(repr(value))
-    reached = [t for t in tiers if x >= t.threshold]
-    if not linear or len(reached) == len(tiers):
-        return reached[-1].share if reached else Decimal(0)
-    low = reached[-1] if reached else Tier(Decimal(0), Decimal(0))
-    high = tiers[len(reached)]
-    share = low.share + (high.share - low.share) * (x - low.threshold) / (
-        high.threshold - low.threshold
-    )
-    return share.quantize(SHARE_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def tier_label(value: float, payout: Payout) -> str:
-    """Name of the tier reached: 'linear', 'closure>=<threshold>' or 'below_first_tier'."""
-    if payout.method == "linear":
-        return "linear"
-    reached = [t for t in payout.tiers if Decimal(repr(value)) >= t.threshold]
-    return f"closure>={reached[-1].threshold}" if reached else "below_first_tier"
-
-
 def measure_outcome(evidence: MeasureEvidence, contract: Contract) -> MeasureOutcome:
     """Apply the rules of the module docstring to one measure's evidence."""
-    e = evidence
     has_gap = bool(
-        e.baseline_gap is not None
-        and e.baseline_ci_low is not None
-        and e.baseline_gap > 0
-        and e.baseline_ci_low > 0
+        evidence.baseline_gap is not None
+        and evidence.baseline_ci_low is not None
+        and evidence.baseline_gap > 0
+        and evidence.baseline_ci_low > 0
     )
-    is_widened = e.change_ci_low is not None and e.change_ci_low > 0
+    is_widened = evidence.change_ci_low is not None and evidence.change_ci_low > 0
     threshold = contract.elimination_threshold
 
     def outcome(
@@ -118,23 +89,24 @@ def measure_outcome(evidence: MeasureEvidence, contract: Contract) -> MeasureOut
     ) -> MeasureOutcome:
         return MeasureOutcome(value, has_gap, is_eliminated, is_widened, tier, share)
 
-    if not e.is_eligible:
+    if not evidence.is_eligible:
         return outcome("ineligible", Decimal(0))
-    if e.performance_gap is None:
+    if evidence.performance_gap is None:
         return outcome("no_performance_gap", Decimal(0))
-    value = closure(e.baseline_gap, e.performance_gap) if has_gap else None
+    base = evidence.baseline_gap if has_gap else None
+    value = None if base is None else closure(base, evidence.performance_gap)
     if is_widened and contract.downside_share > 0:
         return outcome("downside", -contract.downside_share, value=value)
-    passed = e.guard.is_passed
-    if not has_gap:
+    passed = evidence.guard.is_passed
+    if value is None:
         kept = passed and (
-            e.performance_gap <= threshold
-            or (e.performance_ci_low is not None and e.performance_ci_low <= 0)
+            evidence.performance_gap <= threshold
+            or (evidence.performance_ci_low is not None and evidence.performance_ci_low <= 0)
         )
         if kept:
             return outcome("no_baseline_gap_kept", contract.payout.no_baseline_gap_share)
         return outcome("no_baseline_gap_lost", Decimal(0))
-    if passed and e.performance_gap <= threshold:
+    if passed and evidence.performance_gap <= threshold:
         return outcome(
             "eliminated", contract.payout.eliminated_share, value=value, is_eliminated=True
         )
@@ -142,19 +114,6 @@ def measure_outcome(evidence: MeasureEvidence, contract: Contract) -> MeasureOut
         return outcome("guard_failed", Decimal(0), value=value)
     share = tier_share(value, contract.payout.tiers, linear=contract.payout.method == "linear")
     return outcome(tier_label(value, contract.payout), share, value=value)
-
-
-def completeness_outcome(
-    share_self_reported: float | None, contract: Contract
-) -> tuple[str, Decimal]:
-    """Tier label and share of the completeness component ('no_data' when unknown)."""
-    if share_self_reported is None:
-        return "no_data", Decimal(0)
-    tiers = contract.completeness.tiers
-    reached = [t for t in tiers if Decimal(repr(share_self_reported)) >= t.threshold]
-    if not reached:
-        return "below_first_tier", Decimal(0)
-    return f"self_reported>={reached[-1].threshold}", reached[-1].share
 
 
 def measure_weights(contract: Contract, eligible: Mapping[str, bool]) -> dict[str, Decimal]:

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-LEVEL_ORDER = {"measure": 0, "completeness": 1, "total": 2}
+from p4e.tables.vocabulary import SETTLEMENT_LEVELS
+
+LEVEL_ORDER = {level: i for i, level in enumerate(SETTLEMENT_LEVELS)}
 HEADER = (
     "contract", "group", "year", "level", "measure", "elig", "baseline gap [CI]",
     "perf gap [CI]", "change [CI]", "closure", "guard", "tier", "share", "weight", "amount",

@@ -1,4 +1,4 @@
-"""Baseline eligibility of each (provider group, measure) (SPEC §6).
+"""Baseline eligibility of each (provider group, measure) (docs/methodology.md).
 
 The baseline is the mean over the configured baseline years. Every figure is a
 mean over those years (a year without data counts as 0):
@@ -19,16 +19,16 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from p4e.stats.settings import StatsSettings
-from p4e.tables import ALL_GROUPS, UNATTRIBUTED
-
-ELIGIBILITY_SCHEMA = (
-    "group_id STRING, measure_id STRING, dimension STRING, baseline_years ARRAY<INT>, "
-    "n_baseline_years INT, n_members DOUBLE, n_reference DOUBLE, max_focus_n DOUBLE, "
-    "baseline_equity_gap DOUBLE, baseline_ci_low DOUBLE, baseline_ci_high DOUBLE, se DOUBLE, "
-    "min_members DOUBLE, min_reference DOUBLE, min_focus DOUBLE, max_se DOUBLE, "
-    "is_eligible BOOLEAN, reasons ARRAY<STRING>"
+from p4e.config.stats import StatsSettings
+from p4e.tables import ELIGIBILITY
+from p4e.tables.vocabulary import (
+    ALL_GROUPS,
+    ALL_SUBGROUP,
+    SUBGROUP_LEVEL,
+    SUMMARY_LEVEL,
+    UNATTRIBUTED,
 )
+
 REASONS = (
     "too_few_members",
     "reference_too_small",
@@ -56,14 +56,14 @@ def eligibility(
         settings: baseline years and thresholds (`settings.eligibility`).
 
     Returns:
-        Rows in `ELIGIBILITY_SCHEMA`.
+        Rows of gold/eligibility (`p4e.tables.ELIGIBILITY`).
     """
     rule = settings.eligibility
     years = [int(y) for y in rule.baseline_years]
     n_years = float(len(years))
     groups = ~F.col("group_id").isin(ALL_GROUPS, UNATTRIBUTED)
     in_baseline = F.col("year").isin(years)
-    summary = equity_gaps.filter(groups & (F.col("level") == "summary"))
+    summary = equity_gaps.filter(groups & (F.col("level") == SUMMARY_LEVEL))
     pairs = summary.select(*KEYS).distinct()
     base_summary = (
         summary.filter(in_baseline)
@@ -75,12 +75,12 @@ def eligibility(
         )
     )
     members = (
-        subgroup_rates.filter(groups & in_baseline & (F.col("subgroup") == "ALL"))
+        subgroup_rates.filter(groups & in_baseline & (F.col("subgroup") == ALL_SUBGROUP))
         .groupBy(*KEYS)
         .agg((F.sum("n") / n_years).alias("n_members"))
     )
     focus = (
-        equity_gaps.filter(groups & in_baseline & (F.col("level") == "subgroup"))
+        equity_gaps.filter(groups & in_baseline & (F.col("level") == SUBGROUP_LEVEL))
         .groupBy(*KEYS, "subgroup")
         .agg((F.sum("n_focus") / n_years).alias("n_focus"))
         .groupBy(*KEYS)
@@ -116,22 +116,24 @@ def eligibility(
         "standard_error_above_cap": has_gap & ~F.coalesce(F.col("se") <= rule.max_se, F.lit(False)),
     }
     reasons = F.array_compact(F.array(*[F.when(checks[r], F.lit(r)) for r in REASONS]))
-    return joined.select(
-        *KEYS,
-        F.lit(settings.dimension).alias("dimension"),
-        F.array(*[F.lit(y) for y in years]).cast("array<int>").alias("baseline_years"),
-        "n_baseline_years",
-        "n_members",
-        "n_reference",
-        "max_focus_n",
-        F.when(has_gap, F.col("mean_gap")).alias("baseline_equity_gap"),
-        F.when(has_gap, F.col("baseline_ci_low")).alias("baseline_ci_low"),
-        F.when(has_gap, F.col("baseline_ci_high")).alias("baseline_ci_high"),
-        F.when(has_gap, F.col("se")).alias("se"),
-        F.lit(rule.min_members).alias("min_members"),
-        F.lit(rule.min_reference).alias("min_reference"),
-        F.lit(rule.min_focus).alias("min_focus"),
-        F.lit(rule.max_se).alias("max_se"),
-        (F.size(reasons) == 0).alias("is_eligible"),
-        reasons.alias("reasons"),
+    return ELIGIBILITY.conform(
+        joined.select(
+            *KEYS,
+            F.lit(settings.dimension).alias("dimension"),
+            F.array(*[F.lit(y) for y in years]).cast("array<int>").alias("baseline_years"),
+            "n_baseline_years",
+            "n_members",
+            "n_reference",
+            "max_focus_n",
+            F.when(has_gap, F.col("mean_gap")).alias("baseline_equity_gap"),
+            F.when(has_gap, F.col("baseline_ci_low")).alias("baseline_ci_low"),
+            F.when(has_gap, F.col("baseline_ci_high")).alias("baseline_ci_high"),
+            F.when(has_gap, F.col("se")).alias("se"),
+            F.lit(rule.min_members).alias("min_members"),
+            F.lit(rule.min_reference).alias("min_reference"),
+            F.lit(rule.min_focus).alias("min_focus"),
+            F.lit(rule.max_se).alias("max_se"),
+            (F.size(reasons) == 0).alias("is_eligible"),
+            reasons.alias("reasons"),
+        )
     )

@@ -37,7 +37,8 @@ def choose_reference(
 
 def oriented_gaps(rates: np.ndarray, ref: int, sign: float) -> np.ndarray:
     """`sign * (p_ref - p_s)` for every subgroup s (the reference's own gap is 0)."""
-    return sign * (rates[..., ref : ref + 1] - rates)
+    gaps: np.ndarray = sign * (rates[..., ref : ref + 1] - rates)
+    return gaps
 
 
 def summary(

@@ -1,4 +1,4 @@
-"""The stats step: subgroup rates, equity gaps, replicate gaps and eligibility (SPEC §5, §6)."""
+"""The stats step: subgroup rates, equity gaps, replicate gaps and eligibility."""
 
 from __future__ import annotations
 
@@ -8,17 +8,24 @@ import time
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from p4e.config.stats import StatsSettings
 from p4e.context import RunContext
 from p4e.errors import ConfigError
 from p4e.stats import outputs
 from p4e.stats.bootstrap import bootstrap_cells
 from p4e.stats.eligibility import eligibility
 from p4e.stats.profiles import categories_of, check_one_row_per_member_year, profiles
-from p4e.stats.settings import StatsSettings, load_settings
+from p4e.tables import (
+    ELIGIBILITY,
+    EQUITY_GAPS,
+    GAP_REPLICATES,
+    MEMBER_DEMOGRAPHICS,
+    MEMBER_MEASURES,
+    SUBGROUP_RATES,
+    Table,
+)
 
 log = logging.getLogger("p4e")
-
-YEARLY_TABLES = ("subgroup_rates", "equity_gaps", "gap_replicates")
 
 
 def measures_of(member_measures: DataFrame, settings: StatsSettings) -> list[str]:
@@ -31,8 +38,8 @@ def measures_of(member_measures: DataFrame, settings: StatsSettings) -> list[str
     unknown = sorted(present - set(settings.directions))
     if unknown:
         raise ConfigError(
-            f"member_measures holds measures {unknown} that have no conf/measures/<id>.yaml "
-            "with a `direction`"
+            f"member_measures holds measures {unknown} that are not configured "
+            "(conf/measures/<id>.yaml)"
         )
     return sorted(present)
 
@@ -47,7 +54,7 @@ def check_reference(categories: list[str], settings: StatsSettings) -> None:
         raise ConfigError(
             f"the reference category {settings.reference_category!r} of dimension "
             f"{settings.dimension!r} is not among the member_demographics categories "
-            f"{categories}; set stats.reference_category or the dimension's `reference`"
+            f"{categories}; set stats.reference_category or the dimension's reference_category"
         )
 
 
@@ -62,7 +69,7 @@ def compute_cells(
         settings: the stats settings.
 
     Returns:
-        Cell rows in `p4e.stats.bootstrap.CELLS_SCHEMA`.
+        Cell rows in `p4e.stats.cells.CELLS_SCHEMA`.
 
     Raises:
         ConfigError: a measure has no configured direction, or the fixed reference
@@ -95,12 +102,12 @@ def profile_table(
     return table, measures, categories
 
 
-def stats_tables(cells: DataFrame, settings: StatsSettings) -> dict[str, DataFrame]:
-    """The three yearly gold tables, by name, from the cell rows."""
+def stats_tables(cells: DataFrame, settings: StatsSettings) -> dict[Table, DataFrame]:
+    """The three yearly gold tables from the cell rows."""
     return {
-        "subgroup_rates": outputs.subgroup_rates(cells, settings),
-        "equity_gaps": outputs.equity_gaps(cells, settings),
-        "gap_replicates": outputs.gap_replicates(cells),
+        SUBGROUP_RATES: outputs.subgroup_rates(cells, settings),
+        EQUITY_GAPS: outputs.equity_gaps(cells, settings),
+        GAP_REPLICATES: outputs.gap_replicates(cells),
     }
 
 
@@ -112,34 +119,26 @@ def run(ctx: RunContext) -> None:
     each with a log line of its time); eligibility is recomputed from the written
     tables (so baseline years from earlier runs count) and overwritten.
     """
-    settings = load_settings(ctx.cfg)
+    settings = ctx.settings.stats
     years = ctx.years
     in_years = F.col("year").isin(years)
-    member_measures = ctx.read("gold", "member_measures").filter(in_years)
-    demographics = ctx.read("silver", "member_demographics").filter(in_years)
-    table, measures, categories = profile_table(member_measures, demographics, settings)
-    table = _materialized(table, "profiles")
-    cells = _materialized(bootstrap_cells(table, measures, categories, settings), "bootstrap cells")
-    table.unpersist()
+    member_measures = ctx.read(MEMBER_MEASURES).filter(in_years)
+    demographics = ctx.read(MEMBER_DEMOGRAPHICS).filter(in_years)
+    profiled, measures, categories = profile_table(member_measures, demographics, settings)
+    profiled = _materialized(profiled, "profiles")
+    cells = _materialized(
+        bootstrap_cells(profiled, measures, categories, settings), "bootstrap cells"
+    )
+    profiled.unpersist()
     try:
-        for name, frame in stats_tables(cells, settings).items():
-            ctx.write(
-                frame,
-                "gold",
-                name,
-                "overwrite",
-                partition_by=["year"],
-                replace_where={"year": years},
-            )
+        for table, frame in stats_tables(cells, settings).items():
+            ctx.write(table, frame, replace_where={"year": years})
     finally:
         cells.unpersist()
     result = eligibility(
-        ctx.read("gold", "subgroup_rates"),
-        ctx.read("gold", "equity_gaps"),
-        ctx.read("gold", "gap_replicates"),
-        settings,
+        ctx.read(SUBGROUP_RATES), ctx.read(EQUITY_GAPS), ctx.read(GAP_REPLICATES), settings
     )
-    ctx.write(result, "gold", "eligibility", "overwrite")
+    ctx.write(ELIGIBILITY, result)
 
 
 def _materialized(df: DataFrame, what: str) -> DataFrame:

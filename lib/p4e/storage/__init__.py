@@ -1,11 +1,11 @@
-"""Delta Lake storage behind one small interface, with two engines (SPEC §8).
+"""Delta Lake storage behind one small interface, with two engines (README, "Storage engines").
 
 `rs` (the embedded default) drives delta-rs from Spark: executors write Parquet,
 the driver commits the files in one Delta transaction. `spark` uses the
 delta-spark connector where its jars are on the classpath. Both write ordinary
 Delta tables that any Delta reader opens.
 
-Every job obtains its store from `open_store(spark, cfg)` and uses only:
+Every job obtains its store from `open_store(spark, settings.engine)` and uses only:
 
     store.read(path, version=None)           -> DataFrame
     store.write(df, path, mode, partition_by=None, replace_where=None) -> version
@@ -16,25 +16,18 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from p4e.config import Config
 from p4e.errors import ConfigError
 from p4e.storage.base import DeltaStore, WriteMode
 from p4e.storage.rs import RsStore
 from p4e.storage.spark_delta import SparkDeltaStore, delta_spark_available
 
-ENGINES = ("auto", "spark", "rs")
 
-
-def open_store(spark: SparkSession, cfg: Config) -> DeltaStore:
-    """The Delta store chosen by `storage.engine` (auto | spark | rs).
+def open_store(spark: SparkSession, engine: str) -> DeltaStore:
+    """The Delta store of `storage.engine` (auto | spark | rs).
 
     Raises:
-        ConfigError: the engine name is unknown, or `spark` is asked for without
-            the delta-spark classes on the classpath.
+        ConfigError: `spark` is asked for without the delta-spark classes on the classpath.
     """
-    engine = str(cfg["storage"].get("engine", "auto"))
-    if engine not in ENGINES:
-        raise ConfigError(f"storage.engine is {engine!r}; use one of {', '.join(ENGINES)}")
     if engine == "auto":
         engine = "spark" if delta_spark_available(spark) else "rs"
     if engine == "spark":

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pyarrow import fs as pafs
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -82,7 +82,7 @@ class RsStore(DeltaStore):
         actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
         if not actions:
             return self.spark.createDataFrame([], schema)
-        groups: dict[tuple, list[str]] = {}
+        groups: dict[tuple[Any, ...], list[str]] = {}
         for action in actions:
             key = tuple(action[f"partition.{p}"] for p in partitions)
             groups.setdefault(key, []).append(f"{root}/{action['path']}")
@@ -180,8 +180,9 @@ class RsStore(DeltaStore):
                     if replace_where
                     else None
                 )
+                actions: list[AddAction | RemoveAction] = list(staged.actions)
                 staged.snapshot.create_write_transaction(
-                    staged.actions,
+                    actions,
                     mode,
                     staged.schema,
                     staged.partition_by or None,

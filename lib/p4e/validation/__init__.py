@@ -18,15 +18,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from p4e.context import RunContext
-from p4e.demographics.dimension import load_dimension
 from p4e.errors import P4eError
-from p4e.tables import RAW_SCHEMAS, ddl_schema
+from p4e.tables import INPUTS, QUARANTINE, Table
+from p4e.tables.inputs import RACE_ETHNICITY
+from p4e.tables.vocabulary import FLAGGED, REJECTED
 from p4e.validation.rules import Rule, table_rules
 
 log = logging.getLogger(__name__)
-
-QUARANTINE_SCHEMA = ddl_schema("table STRING, action STRING, reason STRING, row_json STRING")
-DEFAULT_VALUE_RANGES = {"8480-6": (40.0, 300.0), "8462-4": (20.0, 200.0), "4548-4": (2.0, 25.0)}
 
 
 def check_input_schema(df: DataFrame, table: str, expected: StructType) -> DataFrame:
@@ -66,7 +64,7 @@ def split_rows(
             values are rejected, since no rule says which one is right.
 
     Returns:
-        accepted rows (same columns), and quarantine rows (QUARANTINE_SCHEMA).
+        accepted rows (same columns), and quarantine rows (`p4e.tables.QUARANTINE`).
     """
     columns = df.columns
     reject = [r for r in rules if r.flags is None]
@@ -97,13 +95,21 @@ def split_rows(
     row_json = F.to_json(F.struct(*columns), {"ignoreNullFields": "false"})
     quarantined = marked.filter(is_rejected | (F.size("_flagged") > 0)).select(
         F.lit(table).alias("table"),
-        F.when(is_rejected, F.lit("rejected")).otherwise(F.lit("flagged")).alias("action"),
+        F.when(is_rejected, F.lit(REJECTED)).otherwise(F.lit(FLAGGED)).alias("action"),
         F.concat_ws(
             "; ", F.when(is_rejected, F.col("_rejected")).otherwise(F.col("_flagged"))
         ).alias("reason"),
         row_json.alias("row_json"),
     )
     return accepted, quarantined
+
+
+def input_tables(ctx: RunContext) -> list[Table]:
+    """The raw input tables, the dimension's answers under its `source_table` name."""
+    source = ctx.settings.dimension.source_table
+    return [t for t in INPUTS.values() if t is not RACE_ETHNICITY] + [
+        RACE_ETHNICITY.in_layer("raw", source)
+    ]
 
 
 def run(ctx: RunContext) -> dict[str, dict[str, int]]:
@@ -115,58 +121,44 @@ def run(ctx: RunContext) -> dict[str, dict[str, int]]:
     Raises:
         P4eError: a raw table is missing, has a bad schema, or the count identity fails.
     """
-    dimension = load_dimension(ctx.cfg)
-    value_ranges = {
-        str(code): (float(bounds[0]), float(bounds[1]))
-        for code, bounds in ctx.cfg.get("validation", {})
-        .get("value_ranges", DEFAULT_VALUE_RANGES)
-        .items()
-    }
-    tables = {name: schema for name, schema in RAW_SCHEMAS.items() if name != "race_ethnicity"}
-    tables[dimension.source_table] = RAW_SCHEMAS["race_ethnicity"]
+    dimension = ctx.settings.dimension
     counts: dict[str, dict[str, int]] = {}
-    for table, schema in tables.items():
-        raw = check_input_schema(ctx.read("raw", table), table, schema)
+    for table in input_tables(ctx):
+        raw = check_input_schema(ctx.read(table), table.name, table.schema())
         rules = table_rules(
-            "race_ethnicity" if table == dimension.source_table else table,
+            RACE_ETHNICITY.name if table.name == dimension.source_table else table.name,
             answer_codes=[*dimension.codes, dimension.declined_code],
             answer_sources=list(dimension.reported_sources),
-            value_ranges=value_ranges,
+            validation=ctx.settings.validation,
         )
-        unique = ("member_id", "year") if table == "attribution" else ()
-        accepted, quarantined = split_rows(raw, table, rules, unique_keys=unique)
-        ctx.write(accepted, "silver", table, "overwrite")
-        ctx.write(
-            quarantined,
-            "gold",
-            "quarantine",
-            "overwrite",
-            partition_by=["table"],
-            replace_where={"table": table},
-        )
-        counts[table] = _check_counts(ctx, table)
-        log.info("validated %s: %s", table, _describe(counts[table]))
+        unique = ("member_id", "year") if table.name == "attribution" else ()
+        accepted, quarantined = split_rows(raw, table.name, rules, unique_keys=unique)
+        silver = table.in_layer("silver")
+        ctx.write(silver, accepted)
+        ctx.write(QUARANTINE, quarantined, replace_where={"table": table.name})
+        counts[table.name] = _check_counts(ctx, table, silver)
+        log.info("validated %s: %s", table.name, _describe(counts[table.name]))
     return counts
 
 
-def _check_counts(ctx: RunContext, table: str) -> dict[str, int]:
+def _check_counts(ctx: RunContext, raw: Table, silver: Table) -> dict[str, int]:
     """Counts of the versions just written; raises unless raw = silver + rejected."""
     by_action = {
         row["action"]: row["count"]
-        for row in ctx.read("gold", "quarantine")
-        .filter(F.col("table") == table)
+        for row in ctx.read(QUARANTINE)
+        .filter(F.col("table") == raw.name)
         .groupBy("action")
         .count()
         .collect()
     }
     counts = {
-        "raw": ctx.read("raw", table).count(),
-        "silver": ctx.read("silver", table).count(),
-        "rejected": int(by_action.get("rejected", 0)),
-        "flagged": int(by_action.get("flagged", 0)),
+        "raw": ctx.read(raw).count(),
+        "silver": ctx.read(silver).count(),
+        "rejected": int(by_action.get(REJECTED, 0)),
+        "flagged": int(by_action.get(FLAGGED, 0)),
     }
     if counts["raw"] != counts["silver"] + counts["rejected"]:
-        raise P4eError(f"{table}: raw rows != silver + rejected ({_describe(counts)})")
+        raise P4eError(f"{raw.name}: raw rows != silver + rejected ({_describe(counts)})")
     return counts
 
 

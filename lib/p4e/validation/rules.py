@@ -9,13 +9,12 @@ unknown geography). Both write a quarantine row with the reason.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from p4e.tables import CODE_SYSTEMS
+from p4e.config.sections import ValidationSettings
 
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2100, 12, 31)
@@ -59,7 +58,7 @@ def table_rules(
     *,
     answer_codes: list[str],
     answer_sources: list[str],
-    value_ranges: Mapping[str, tuple[float, float]],
+    validation: ValidationSettings,
 ) -> list[Rule]:
     """The rules of `table`.
 
@@ -67,7 +66,7 @@ def table_rules(
         table: raw table name.
         answer_codes: codes the dimension's source table may hold (categories and declined).
         answer_sources: sources the dimension's source table may name.
-        value_ranges: LOINC code -> (lowest, highest) plausible observation value.
+        validation: the accepted code systems and the plausible value range per LOINC code.
     """
     rules = [Rule(f"null key {key}", F.col(key).isNull()) for key in KEYS.get(table, ())]
     rules += [
@@ -75,20 +74,7 @@ def table_rules(
         for column in DATES.get(table, ())
     ]
     if table == "members":
-        rules += [
-            Rule("sex is not F or M", ~F.col("sex").isin("F", "M")),
-            Rule("death_date before birth_date", F.col("death_date") < F.col("birth_date")),
-            Rule(
-                "zip is not 5 digits (kept as unknown geography)",
-                F.col("zip").isNotNull() & ~F.col("zip").rlike(r"^[0-9]{5}$"),
-                flags="zip",
-            ),
-            Rule(
-                "tract is not an 11-digit GEOID (kept as unknown tract)",
-                F.col("tract").isNotNull() & ~F.col("tract").rlike(r"^[0-9]{11}$"),
-                flags="tract",
-            ),
-        ]
+        rules += _member_rules()
     elif table == "race_ethnicity":
         rules += [
             Rule(
@@ -108,17 +94,42 @@ def table_rules(
         )
     elif table in ("claims", "observations"):
         rules.append(
-            Rule("unknown code system", ~F.upper(F.col("code_system")).isin(*CODE_SYSTEMS))
+            Rule(
+                "unknown code system",
+                ~F.upper(F.col("code_system")).isin(*validation.code_systems),
+            )
         )
     if table == "observations":
+        rules += _value_rules(validation)
+    return rules
+
+
+def _member_rules() -> list[Rule]:
+    return [
+        Rule("sex is not F or M", ~F.col("sex").isin("F", "M")),
+        Rule("death_date before birth_date", F.col("death_date") < F.col("birth_date")),
+        Rule(
+            "zip is not 5 digits (kept as unknown geography)",
+            F.col("zip").isNotNull() & ~F.col("zip").rlike(r"^[0-9]{5}$"),
+            flags="zip",
+        ),
+        Rule(
+            "tract is not an 11-digit GEOID (kept as unknown tract)",
+            F.col("tract").isNotNull() & ~F.col("tract").rlike(r"^[0-9]{11}$"),
+            flags="tract",
+        ),
+    ]
+
+
+def _value_rules(validation: ValidationSettings) -> list[Rule]:
+    """A numeric result must be there, and inside the plausible range of its code."""
+    rules = [Rule("value is missing or not a number", F.isnan("value") | F.col("value").isNull())]
+    for code, (low, high) in sorted(validation.value_ranges.items()):
+        outside = (F.col("value") < low) | (F.col("value") > high)
         rules.append(
-            Rule("value is missing or not a number", F.isnan("value") | F.col("value").isNull())
-        )
-        for code, (low, high) in sorted(value_ranges.items()):
-            rules.append(
-                Rule(
-                    f"impossible value for {code} (outside {low}..{high})",
-                    (F.col("code") == code) & ((F.col("value") < low) | (F.col("value") > high)),
-                )
+            Rule(
+                f"impossible value for {code} (outside {low}..{high})",
+                (F.col("code") == code) & outside,
             )
+        )
     return rules

@@ -1,22 +1,18 @@
-"""Value sets: the code lists measures refer to, from `conf/valuesets/*.csv`.
+"""Value sets: the code lists measures refer to, read from `conf/valuesets/*.csv`.
 
 Every CSV has the header `value_set,code_system,code,description`. The shipped
 files hold a public, representative subset; a licensed file with the same
-columns can be dropped beside them. Codes are compared normalised (trimmed,
-upper case, dots removed) on both the value-set side and the data side.
+columns can be dropped beside them.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
-
 from p4e.errors import ConfigError
-from p4e.tables import CODE_SYSTEMS
 
 HEADER = ["value_set", "code_system", "code", "description"]
 
@@ -32,8 +28,12 @@ class ValueSets:
         return {row[0] for row in self.rows}
 
 
-def load_valuesets(folder: Path) -> ValueSets:
+def load_valuesets(folder: Path, code_systems: Sequence[str]) -> ValueSets:
     """Read and check every `*.csv` in `folder`.
+
+    Args:
+        folder: the value-set folder.
+        code_systems: the code systems a row may name (`validation.code_systems`).
 
     Raises:
         ConfigError: no file, a wrong header, an empty field or an unknown code system,
@@ -57,37 +57,10 @@ def load_valuesets(folder: Path) -> ValueSets:
                 name, system, code = (field.strip() for field in record[:3])
                 if not name or not code:
                     raise ConfigError(f"{file} line {line}: value_set and code must not be empty")
-                if system.upper() not in CODE_SYSTEMS:
+                if system.upper() not in code_systems:
                     raise ConfigError(
                         f"{file} line {line}: code_system {system!r} is not one of "
-                        f"{', '.join(CODE_SYSTEMS)}"
+                        f"{', '.join(code_systems)}"
                     )
                 rows.add((name, system.upper(), code))
     return ValueSets(tuple(sorted(rows)))
-
-
-def normalize_code(col: Column) -> Column:
-    """Code as compared: trimmed, dots removed, upper case ('z00.121 ' -> 'Z00121')."""
-    return F.upper(F.translate(F.trim(col), ".", ""))
-
-
-def normalize_system(col: Column) -> Column:
-    """Code system as compared: trimmed, upper case."""
-    return F.upper(F.trim(col))
-
-
-def valueset_frame(spark: SparkSession, valuesets: ValueSets, names: set[str]) -> DataFrame:
-    """The rows of the value sets in `names` as a small DataFrame with normalised codes.
-
-    Returns:
-        Columns value_set, code_system, code (normalised). Two spellings of one code
-        ('Z00.121', 'Z00121') give two equal rows; the duplicate events they match
-        change no criterion (latest date, distinct dates, lowest reading).
-    """
-    rows = [row for row in valuesets.rows if row[0] in names]
-    df = spark.createDataFrame(rows, "value_set STRING, code_system STRING, code STRING")
-    return df.select(
-        "value_set",
-        normalize_system(F.col("code_system")).alias("code_system"),
-        normalize_code(F.col("code")).alias("code"),
-    )

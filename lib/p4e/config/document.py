@@ -1,4 +1,8 @@
-"""Loading the YAML configuration and resolving the locations it names."""
+"""The main configuration file as read (`conf/p4e.yaml`), and the locations it names.
+
+`Config` is the document before it is typed; `p4e.config.settings.load_settings` turns it
+(and the files it points to) into the run's `Settings`.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from p4e.config.fields import Field
 from p4e.errors import ConfigError
 
-DEFAULT_CONF = Path(__file__).resolve().parents[2] / "conf" / "p4e.yaml"
+DEFAULT_CONF = Path(__file__).resolve().parents[3] / "conf" / "p4e.yaml"
 LAYERS = ("raw", "silver", "gold")
 
 
@@ -25,10 +28,16 @@ class Config:
     Attributes:
         data: the YAML document as nested dicts and lists.
         conf_dir: folder of the configuration file; `paths.*` entries are relative to it.
+        file_name: the file's name (errors name `conf_dir/file_name`).
     """
 
     data: dict[str, Any]
     conf_dir: Path
+    file_name: str = "p4e.yaml"
+
+    @property
+    def file(self) -> Path:
+        return self.conf_dir / self.file_name
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -52,7 +61,7 @@ class Config:
             rel = self.data["paths"][key]
         except KeyError as exc:
             raise ConfigError(f"configuration has no paths.{key}") from exc
-        return (self.conf_dir / rel).resolve()
+        return (self.conf_dir / str(rel)).resolve()
 
     def digest(self, without: Sequence[str] = (), without_paths: Sequence[str] = ()) -> str:
         """SHA-256 of the configuration and every file under its configured folders.
@@ -76,7 +85,7 @@ class Config:
         """A copy with top-level keys replaced (None values are ignored)."""
         data = copy.deepcopy(self.data)
         data.update({k: v for k, v in values.items() if v is not None})
-        return Config(data, self.conf_dir)
+        return Config(data, self.conf_dir, self.file_name)
 
 
 def load_config(path: str | Path | None = None, *, lakehouse: str | None = None) -> Config:
@@ -92,24 +101,8 @@ def load_config(path: str | Path | None = None, *, lakehouse: str | None = None)
     file = Path(path) if path is not None else DEFAULT_CONF
     if not file.is_file():
         raise ConfigError(f"configuration file not found: {file}")
-    try:
-        data = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file} must hold a mapping at the top level")
+    data = Field.document(file).value
     for key in ("lakehouse", "storage", "spark", "years", "paths"):
         if key not in data:
             raise ConfigError(f"{file} is missing the required key {key!r}")
-    return Config(data, file.resolve().parent).with_overrides(lakehouse=lakehouse)
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Load one YAML mapping, naming the file in the error when it is malformed."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping at the top level")
-    return data
+    return Config(data, file.resolve().parent, file.name).with_overrides(lakehouse=lakehouse)

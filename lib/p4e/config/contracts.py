@@ -1,0 +1,294 @@
+"""Pay-for-equity contracts: `conf/contracts/*.yaml` read into frozen dataclasses.
+
+Every field is checked on load; an error names the file and the field
+(`conf/contracts/x.yaml: payout.tiers[1].share must be ...`). Money and shares are
+read as `Decimal` (from the YAML text of the number), so no float rounding enters
+the amounts. A contract file looks like:
+
+    id: C-G901                       # contract id (unique over the folder)
+    name: Harbor Community Health equity contract
+    groups: [G901]                   # provider group(s); each is settled on its own
+    term: {start_year: 2023, years: 3}
+    baseline_years: [2021, 2022]     # all before term.start_year
+    scope: plan                      # plan | all   (must match stats.scope)
+    dimension: race_ethnicity        # must match the dimension of the gold tables
+    reference: fixed                 # fixed | best (must match stats.reference)
+    measures:                        # weights + completeness.weight sum to 1
+      - {id: COL, weight: 0.4}
+      - {id: WCV, weight: 0.4}
+    ineligible: renormalise          # renormalise | forfeit
+    eligibility: {max_se: 0.03}      # optional overrides of stats.eligibility thresholds
+    guard_tolerance: 0.01            # decline guard (default 0.01)
+    guard_test: point                # point | significant (see p4e.settlement.guard)
+    elimination_threshold: 0.01      # gap at or below this is eliminated (default 0.01)
+    payout:
+      method: tiers                  # tiers | linear (interpolate between tier points)
+      tiers: [{closure: 0.25, share: 0.25}, {closure: 0.5, share: 0.5},
+              {closure: 0.75, share: 0.75}]
+      eliminated_share: 1.0          # default 1.0
+      no_baseline_gap_share: 1.0     # default 1.0
+    downside: {share: 0.25}          # optional: a significantly widened gap costs this share
+    completeness:
+      weight: 0.2
+      tiers: [{self_reported: 0.5, share: 0.5}, {self_reported: 0.8, share: 1.0}]
+    pool: {fixed: 100000}            # or {pmpm: 2.50}: per member month of the group
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from p4e.config.fields import REQUIRED, Field
+from p4e.errors import ConfigError
+
+SCOPES = ("plan", "all")
+REFERENCE_RULES = ("fixed", "best")
+METHODS = ("tiers", "linear")
+INELIGIBLE_RULES = ("renormalise", "forfeit")
+GUARD_TESTS = ("point", "significant")
+POOL_KINDS = ("fixed", "pmpm")
+WEIGHT_TOLERANCE = Decimal("0.000001")
+FIELDS = (
+    "id",
+    "name",
+    "groups",
+    "term",
+    "baseline_years",
+    "scope",
+    "dimension",
+    "reference",
+    "measures",
+    "ineligible",
+    "eligibility",
+    "guard_tolerance",
+    "guard_test",
+    "elimination_threshold",
+    "payout",
+    "downside",
+    "completeness",
+    "pool",
+)
+THRESHOLDS = ("min_members", "min_reference", "min_focus", "max_se")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A tier point: at least `threshold` (closure, or self-reported share) earns `share`."""
+
+    threshold: Decimal
+    share: Decimal
+
+
+@dataclass(frozen=True)
+class MeasureTerm:
+    """A measure of the contract and its weight in the pool."""
+
+    measure_id: str
+    weight: Decimal
+
+
+@dataclass(frozen=True)
+class Payout:
+    """How closure maps to a share of a measure's pool.
+
+    Attributes:
+        method: 'tiers' (the share of the highest tier reached) or 'linear' (piecewise
+            linear through (0, 0) and the tier points, flat after the last one).
+        tiers: tier points in increasing closure order.
+        eliminated_share: share when the gap is eliminated with the guard passing.
+        no_baseline_gap_share: share for keeping a gap that was not there at baseline.
+    """
+
+    method: str
+    tiers: tuple[Tier, ...]
+    eliminated_share: Decimal = Decimal(1)
+    no_baseline_gap_share: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The data completeness component: tiers on the self-reported share, and its weight."""
+
+    weight: Decimal
+    tiers: tuple[Tier, ...]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The money at stake per group and performance year: `fixed` amount or `pmpm` rate."""
+
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One validated contract (see the module docstring for the file format).
+
+    Attributes:
+        eligibility: threshold overrides (name -> value) of `stats.eligibility`.
+        downside_share: share of a measure's pool lost when its gap widened
+            significantly (0 = no downside).
+        source: the file it was loaded from.
+    """
+
+    contract_id: str
+    name: str
+    groups: tuple[str, ...]
+    start_year: int
+    term_years: int
+    baseline_years: tuple[int, ...]
+    scope: str
+    dimension: str
+    reference: str
+    measures: tuple[MeasureTerm, ...]
+    ineligible: str
+    eligibility: Mapping[str, float]
+    guard_tolerance: float
+    guard_test: str
+    elimination_threshold: float
+    payout: Payout
+    downside_share: Decimal
+    completeness: Completeness
+    pool: Pool
+    source: str
+
+    @property
+    def performance_years(self) -> tuple[int, ...]:
+        """The years of the term, each settled once."""
+        return tuple(range(self.start_year, self.start_year + self.term_years))
+
+
+def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]) -> Contract:
+    """Validate one contract document.
+
+    Args:
+        file: its file (named in errors).
+        data: the parsed YAML mapping.
+        known_measures: measure ids configured in `conf/measures`.
+
+    Raises:
+        ConfigError: a field is missing, unknown or invalid; the message names it.
+    """
+    doc = Field(file, data).mapping(FIELDS)
+    groups = doc["groups"]
+    group_ids = [item.text() for item in groups.items(non_empty=True)]
+    if len(set(group_ids)) != len(group_ids):
+        groups.fail(f"repeats a group: {group_ids!r}")
+    term = doc["term"].mapping(("start_year", "years"))
+    start_year = term["start_year"].integer(low=1900)
+    baseline = doc["baseline_years"].years()
+    if max(baseline) >= start_year:
+        doc["baseline_years"].fail(f"must all come before term.start_year {start_year}")
+    measures = tuple(
+        _measure(item, known_measures) for item in doc["measures"].items(non_empty=True)
+    )
+    ids = [m.measure_id for m in measures]
+    if len(set(ids)) != len(ids):
+        doc["measures"].fail(f"lists a measure twice: {ids}")
+    completeness = _completeness(doc["completeness"])
+    total = sum((m.weight for m in measures), completeness.weight)
+    if abs(total - 1) > WEIGHT_TOLERANCE:
+        doc["measures"].fail(f"weights plus completeness.weight sum to {total}, not 1")
+    return Contract(
+        contract_id=doc["id"].text(),
+        name=doc["name"].text(doc["id"].text()),
+        groups=tuple(group_ids),
+        start_year=start_year,
+        term_years=term["years"].integer(low=1),
+        baseline_years=baseline,
+        scope=doc["scope"].choice(SCOPES, "plan"),
+        dimension=doc["dimension"].text(),
+        reference=doc["reference"].choice(REFERENCE_RULES, "fixed"),
+        measures=measures,
+        ineligible=doc["ineligible"].choice(INELIGIBLE_RULES, "renormalise"),
+        eligibility=doc["eligibility"].parsed(_thresholds, {}),
+        guard_tolerance=float(doc["guard_tolerance"].decimal("0.01", low=Decimal(0))),
+        guard_test=doc["guard_test"].choice(GUARD_TESTS, "point"),
+        elimination_threshold=float(doc["elimination_threshold"].decimal("0.01", low=Decimal(0))),
+        payout=_payout(doc["payout"]),
+        downside_share=doc["downside"].parsed(_downside, Decimal(0)),
+        completeness=completeness,
+        pool=_pool(doc["pool"]),
+        source=str(file),
+    )
+
+
+def _measure(field: Field, known: set[str]) -> MeasureTerm:
+    field.mapping(("id", "weight"))
+    measure_id = field["id"].text()
+    if measure_id not in known:
+        field["id"].fail(f"{measure_id!r} is not a configured measure")
+    return MeasureTerm(measure_id, field["weight"].decimal(low=Decimal(0)))
+
+
+def _share(field: Field, default: Any = REQUIRED) -> Decimal:
+    return field.decimal(default, low=Decimal(0), high=Decimal(1))
+
+
+def _tiers(field: Field, threshold: str) -> tuple[Tier, ...]:
+    tiers = []
+    for item in field.items(non_empty=True):
+        item.mapping((threshold, "share"))
+        tiers.append(Tier(_share(item[threshold]), _share(item["share"])))
+    if any(a.threshold >= b.threshold or a.share > b.share for a, b in pairwise(tiers)):
+        field.fail(f"must increase strictly in {threshold} and never decrease in share")
+    return tuple(tiers)
+
+
+def _completeness(field: Field) -> Completeness:
+    field.mapping(("weight", "tiers"))
+    return Completeness(_share(field["weight"]), _tiers(field["tiers"], "self_reported"))
+
+
+def _thresholds(field: Field) -> dict[str, float]:
+    field.mapping(THRESHOLDS)
+    return {k: float(field[k].decimal(low=Decimal(0))) for k in THRESHOLDS if field[k].is_given}
+
+
+def _payout(field: Field) -> Payout:
+    field.mapping(("method", "tiers", "eliminated_share", "no_baseline_gap_share"))
+    return Payout(
+        method=field["method"].choice(METHODS, "tiers"),
+        tiers=_tiers(field["tiers"], "closure"),
+        eliminated_share=_share(field["eliminated_share"], 1),
+        no_baseline_gap_share=_share(field["no_baseline_gap_share"], 1),
+    )
+
+
+def _downside(field: Field) -> Decimal:
+    field.mapping(("share",))
+    return _share(field["share"])
+
+
+def _pool(field: Field) -> Pool:
+    field.mapping(POOL_KINDS)
+    if len(field.keys()) != 1:
+        field.fail(f"must hold exactly one of: {', '.join(POOL_KINDS)}")
+    kind = field.keys()[0]
+    return Pool(kind, field[kind].decimal(low=Decimal(0)))
+
+
+def load_contracts(folder: Path, known_measures: set[str]) -> dict[str, Contract]:
+    """Every contract of `folder` (`paths.contracts`), by contract id.
+
+    Args:
+        folder: the contracts folder.
+        known_measures: measure ids configured in `conf/measures`.
+
+    Raises:
+        ConfigError: a file is invalid, or two files use the same contract id.
+    """
+    contracts: dict[str, Contract] = {}
+    for file in sorted(Path(folder).glob("*.yaml")):
+        contract = parse_contract(file, Field.document(file).value, known_measures)
+        if contract.contract_id in contracts:
+            other = contracts[contract.contract_id].source
+            raise ConfigError(f"{file}: id {contract.contract_id!r} is already used by {other}")
+        contracts[contract.contract_id] = contract
+    return contracts

@@ -1,0 +1,121 @@
+"""The `stats:` section: rates, gaps, bootstrap precision, publication and eligibility rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from p4e.config.fields import Field, Reader, settings_of
+
+REFERENCE_RULES = ("fixed", "best")
+GAP_SUMMARIES = ("weighted_mean", "max", "variance")
+SCOPES = ("plan", "all")
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Thresholds of the baseline eligibility test (docs/methodology.md, "Eligibility")."""
+
+    baseline_years: tuple[int, ...]
+    min_members: float = 100
+    min_reference: float = 30
+    min_focus: float = 30
+    max_se: float = 0.03
+
+
+@dataclass(frozen=True)
+class StatsSettings:
+    """Everything the rates, gaps, bootstrap and eligibility computations are told.
+
+    Attributes:
+        dimension: name of the dimension (written to the output tables).
+        directions: measure id -> 'higher' | 'lower' (which way is better).
+        eligibility: baseline eligibility thresholds.
+        reference_category: the fixed reference subgroup (used when reference_rule is
+            'fixed'; the dimension's reference category unless `stats:` names one).
+        reference_rule: 'fixed' or 'best' (best-performing scored subgroup, per group-year).
+        gap_summary: 'weighted_mean', 'max' or 'variance'.
+        replicates: bootstrap replicates B.
+        seed: run seed; every (group, year) derives its own random stream from it.
+        ci_level: coverage of the percentile confidence intervals.
+        min_cell_publish: weighted denominators below this are suppressed.
+        min_scored: weighted denominators below this are not scored.
+        scope: 'plan' (plan members only) or 'all' (every attributed patient).
+    """
+
+    dimension: str
+    directions: Mapping[str, str]
+    eligibility: Eligibility
+    reference_category: str
+    reference_rule: str = "fixed"
+    gap_summary: str = "weighted_mean"
+    replicates: int = 1000
+    seed: int = 0
+    ci_level: float = 0.95
+    min_cell_publish: float = 11
+    min_scored: float = 30
+    scope: str = "plan"
+
+    @property
+    def percentiles(self) -> tuple[float, float]:
+        """Lower and upper percentile (0-100) of the confidence interval."""
+        tail = (1 - self.ci_level) / 2 * 100
+        return tail, 100 - tail
+
+    @property
+    def ci_label(self) -> str:
+        """The CI level as reports write it: '95%'."""
+        return f"{self.ci_level * 100:g}%"
+
+
+def parse_stats(
+    section: Field,
+    *,
+    dimension: str,
+    reference: str,
+    codes: tuple[str, ...],
+    directions: Mapping[str, str],
+) -> StatsSettings:
+    """The `stats:` section of the main configuration.
+
+    Args:
+        section: the section (`stats`).
+        dimension: the dimension's name.
+        reference: the dimension's reference category (the default of reference_category).
+        codes: the dimension's category codes.
+        directions: measure id -> direction, from the measure definitions.
+
+    Raises:
+        ConfigError: a value is missing, of the wrong type or not one of the choices.
+    """
+    eligibility = settings_of(
+        Eligibility,
+        section["eligibility"].mapping(),
+        {
+            "baseline_years": Field.years,
+            "min_members": lambda f: f.number(low=0),
+            "min_reference": lambda f: f.number(low=0),
+            "min_focus": lambda f: f.number(low=0),
+            "max_se": lambda f: f.number(low=0),
+        },
+    )
+    readers: dict[str, Reader | tuple[str, Reader]] = {
+        "scope": lambda f: f.choice(SCOPES),
+        "replicates": lambda f: f.integer(low=2),
+        "seed": Field.integer,
+        "ci_level": lambda f: f.number(low=0.5, high=0.999),
+        "min_cell_publish": lambda f: f.number(low=0),
+        "min_scored": lambda f: f.number(low=0),
+        "reference": ("reference_rule", lambda f: f.choice(REFERENCE_RULES)),
+        "gap_summary": lambda f: f.choice(GAP_SUMMARIES),
+    }
+    return settings_of(
+        StatsSettings,
+        section,
+        readers,
+        also=("reference_category", "eligibility"),
+        dimension=dimension,
+        directions=dict(directions),
+        eligibility=eligibility,
+        reference_category=section["reference_category"].choice(codes, reference),
+    )

@@ -1,0 +1,76 @@
+"""The vocabulary of generated events: uniform draws per row, event structs, event families."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from p4e.generate.hashing import uniform
+
+
+def prevalent(u: Column, age: Column, table: Sequence[tuple[int, float]]) -> Column:
+    """True when the draw `u` falls under the prevalence of the member's age band."""
+    share = F.lit(0.0)
+    for from_age, value in table:
+        share = F.when(age >= from_age, F.lit(value)).otherwise(share)
+    return u < share
+
+
+def claim(date: Column, system: str | Column, code: str | Column, pos: str | Column) -> Column:
+    """A claim event: STRUCT(date, code_system, code, place_of_service)."""
+    return F.struct(
+        date.alias("date"),
+        _lit(system).alias("code_system"),
+        _lit(code).alias("code"),
+        _lit(pos).alias("place_of_service"),
+    )
+
+
+def observation(date: Column, code: str, value: Column, unit: str) -> Column:
+    """An observation event: STRUCT(date, code, value, unit)."""
+    return F.struct(
+        date.alias("date"),
+        F.lit(code).alias("code"),
+        value.cast("double").alias("value"),
+        F.lit(unit).alias("unit"),
+    )
+
+
+def _lit(value: str | Column) -> Column:
+    return F.lit(value) if isinstance(value, str) else value
+
+
+class Draws:
+    """Uniform draws of a family of events, each computed once per row as a column.
+
+    `year(salt)` draws per member-year, `member(salt)` per member; both return a
+    reference to a column whose expression `columns` holds.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.columns: dict[str, Column] = {}
+
+    def year(self, salt: str) -> Column:
+        return self._add(f"y_{salt}", uniform(self.seed, salt, "member_id", "year"))
+
+    def member(self, salt: str) -> Column:
+        return self._add(f"m_{salt}", uniform(self.seed, salt, "member_id"))
+
+    def _add(self, name: str, expression: Column) -> Column:
+        self.columns.setdefault(name, expression)
+        return F.col(name)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Events of one kind: the member-years they apply to, their draws and event structs."""
+
+    code: str
+    rows: Column
+    draws: dict[str, Column]
+    claims: list[Column] = field(default_factory=list)
+    observations: list[Column] = field(default_factory=list)

@@ -1,0 +1,155 @@
+"""The stats step's gold tables: subgroup rates, equity gaps, their replicates, eligibility."""
+
+from __future__ import annotations
+
+from p4e.tables.model import Table, columns
+
+GAP = "oriented gap (reference rate - focus rate for higher-is-better measures), proportion"
+CI_LOW, CI_HIGH = "lower bound of the bootstrap percentile CI", "upper bound of the same CI"
+
+SUBGROUP_RATES = Table(
+    "gold",
+    "subgroup_rates",
+    "one row per (provider group, measure, year, dimension, subgroup) with n > 0",
+    "Rates per subgroup with bootstrap precision; group ALL_GROUPS is plan-wide, "
+    "subgroup ALL is every member of the group.",
+    columns(
+        ("group_id", "STRING", "provider group, UNATTRIBUTED, or ALL_GROUPS (plan-wide)"),
+        ("measure_id", "STRING", "measure id"),
+        ("year", "INT", "measurement year"),
+        ("dimension", "STRING", "dimension name"),
+        ("subgroup", "STRING", "category code, or ALL"),
+        (
+            "n",
+            "DOUBLE",
+            "weighted denominator: the rate population's probabilities of the "
+            "subgroup (imputed members count fractionally), members",
+        ),
+        ("k", "DOUBLE", "weighted numerator (same weights, members in the numerator), members"),
+        ("rate", "DOUBLE", "k / n, proportion"),
+        ("ci_low", "DOUBLE", CI_LOW),
+        ("ci_high", "DOUBLE", CI_HIGH),
+        ("se", "DOUBLE", "bootstrap standard error of the rate"),
+        (
+            "is_suppressed",
+            "BOOLEAN",
+            "not publishable: n below stats.min_cell_publish, or a "
+            "complementary cell that would reveal one (values kept here; publishers blank them)",
+        ),
+        (
+            "suppression_reason",
+            "STRING",
+            "primary (n below the threshold) | complementary "
+            "(hidden so no suppressed cell can be recomputed from the others) | null",
+        ),
+        ("is_scored", "BOOLEAN", "n at least stats.min_scored (enters gaps and the guard)"),
+        ("replicates", "INT", "bootstrap replicates B behind the CI"),
+    ),
+    partition_by=("year",),
+)
+
+EQUITY_GAPS = Table(
+    "gold",
+    "equity_gaps",
+    "one row per (provider group, measure, year, focus subgroup) with level 'subgroup', "
+    "and one per (provider group, measure, year) with level 'summary'",
+    "Gaps to the reference subgroup and the group's equity gap with bootstrap CIs.",
+    columns(
+        ("group_id", "STRING", "provider group or ALL_GROUPS"),
+        ("measure_id", "STRING", "measure id"),
+        ("year", "INT", "measurement year"),
+        ("dimension", "STRING", "dimension name"),
+        ("level", "STRING", "subgroup | summary"),
+        ("subgroup", "STRING", "focus subgroup (null on summary rows)"),
+        (
+            "statistic",
+            "STRING",
+            "gap (subgroup rows) or the summary: weighted_mean | max | variance",
+        ),
+        ("direction", "STRING", "higher | lower: which way the measure is better"),
+        (
+            "reference",
+            "STRING",
+            "reference subgroup of the row (the fixed category, or the "
+            "best scored subgroup by point estimate when stats.reference is best)",
+        ),
+        ("n_reference", "DOUBLE", "weighted denominator of the reference, members"),
+        ("rate_reference", "DOUBLE", "rate of the reference, proportion"),
+        (
+            "n_focus",
+            "DOUBLE",
+            "weighted denominator of the focus subgroup (summary: of all "
+            "scored focus subgroups), members",
+        ),
+        ("rate_focus", "DOUBLE", "rate of the focus subgroup (null on summary rows), proportion"),
+        ("n_focus_scored", "INT", "number of scored focus subgroups in the summary"),
+        (
+            "gap",
+            "DOUBLE",
+            GAP + "; summary rows: the equity gap (stats.gap_summary over the "
+            "scored focus subgroups), null when the reference or every focus subgroup is unscored",
+        ),
+        ("ci_low", "DOUBLE", CI_LOW),
+        ("ci_high", "DOUBLE", CI_HIGH),
+        ("se", "DOUBLE", "bootstrap standard error of the gap"),
+        (
+            "is_scored",
+            "BOOLEAN",
+            "subgroup rows: focus and reference are both scored; summary rows: the gap is defined",
+        ),
+        ("replicates", "INT", "bootstrap replicates B"),
+    ),
+    partition_by=("year",),
+)
+
+GAP_REPLICATES = Table(
+    "gold",
+    "gap_replicates",
+    "one row per (provider group, measure, year, replicate)",
+    "The bootstrap replicates of the summary equity gap, to build CIs of changes "
+    "between periods (periods resampled independently).",
+    columns(
+        ("group_id", "STRING", "provider group or ALL_GROUPS"),
+        ("measure_id", "STRING", "measure id"),
+        ("year", "INT", "measurement year"),
+        ("replicate", "INT", "replicate number, 0 to B-1"),
+        ("equity_gap", "DOUBLE", "summary equity gap of the replicate, proportion"),
+    ),
+    partition_by=("year",),
+)
+
+ELIGIBILITY = Table(
+    "gold",
+    "eligibility",
+    "one row per (provider group, measure) for the stats baseline period",
+    "Whether the baseline gap is measured precisely enough to pay on, and every reason it is not.",
+    columns(
+        ("group_id", "STRING", "provider group"),
+        ("measure_id", "STRING", "measure id"),
+        ("dimension", "STRING", "dimension name"),
+        ("baseline_years", "ARRAY<INT>", "years of the baseline period"),
+        ("n_baseline_years", "INT", "baseline years with data"),
+        ("n_members", "DOUBLE", "mean members in the rate population per baseline year"),
+        ("n_reference", "DOUBLE", "mean weighted denominator of the reference subgroup"),
+        ("max_focus_n", "DOUBLE", "mean weighted denominator of the largest focus subgroup"),
+        (
+            "baseline_equity_gap",
+            "DOUBLE",
+            "mean summary equity gap over the baseline years, proportion",
+        ),
+        ("baseline_ci_low", "DOUBLE", CI_LOW),
+        ("baseline_ci_high", "DOUBLE", CI_HIGH),
+        ("se", "DOUBLE", "bootstrap standard error of the baseline equity gap"),
+        ("min_members", "DOUBLE", "threshold applied to n_members"),
+        ("min_reference", "DOUBLE", "threshold applied to n_reference"),
+        ("min_focus", "DOUBLE", "threshold applied to max_focus_n"),
+        ("max_se", "DOUBLE", "cap applied to se, proportion"),
+        ("is_eligible", "BOOLEAN", "no reason below"),
+        (
+            "reasons",
+            "ARRAY<STRING>",
+            "failed rules: too_few_members, reference_too_small, "
+            "no_focus_large_enough, no_baseline_gap, standard_error_above_cap",
+        ),
+    ),
+)
