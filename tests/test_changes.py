@@ -152,5 +152,5 @@ def test_a_run_log_from_before_the_fingerprints_gets_their_columns(spark, cfg):
     record = RunRecord("new", ["validate"], dt.datetime(2026, 1, 1), "c", "0.1")
     record.years_computed = [2025]
     write_run(ctx, record)
-    runs = {r["run_id"]: r for r in ctx.store.read(ctx.path("gold", "job_runs")).collect()}
+    runs = {r["run_id"]: r for r in ctx.store.read(ctx.path(JOB_RUNS)).collect()}
     assert runs["old"]["years_computed"] is None and runs["new"]["years_computed"] == [2025]

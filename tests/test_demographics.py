@@ -1,4 +1,5 @@
-"""Source precedence, declined and unknown members, completeness, a second dimension (docs/methodology.md).
+"""Source precedence, declined and unknown members, completeness, a second dimension
+(docs/methodology.md).
 
 Ten members A..J tell the stories; expected sources come from the stories, and
 expected BISG probabilities are computed here with numpy from the Census CSVs.
@@ -176,7 +177,7 @@ def test_step_writes_demographics_and_completeness(spark, cfg):
 
     demo = ctx.read(MEMBER_DEMOGRAPHICS).toPandas()
     assert len(demo) == 20
-    assert ctx.store.schema(ctx.path("silver", "member_demographics"))[1] == ["year"]
+    assert ctx.store.schema(ctx.path(MEMBER_DEMOGRAPHICS))[1] == ["year"]
     completeness = ctx.read(DATA_COMPLETENESS)
     assert completeness.columns == [
         "group_id",

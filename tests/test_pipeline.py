@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -69,13 +70,15 @@ def test_second_nightly_on_same_inputs_computes_no_year_and_leaves_gold_identica
 
 def test_a_failed_run_is_logged_with_its_error(spark, nightly_twice):
     cfg, store, _, _, _ = nightly_twice
-    broken = cfg.with_overrides(dimension="no_such_dimension")
-    with pytest.raises(Exception, match="no_such_dimension"):
-        run_steps(spark, load_settings(broken), ["validate"])
+    settings = load_settings(cfg)
+    answers = dataclasses.replace(settings.dimension, source_table="no_such_table")
+    broken = dataclasses.replace(settings, dimension=answers)
+    with pytest.raises(Exception, match="no_such_table"):
+        run_steps(spark, broken, ["validate"])
     last = (
         store.read(cfg.table_path("gold", "job_runs")).orderBy(F.col("started_at").desc()).first()
     )
-    assert last["status"] == "failed" and "no_such_dimension" in last["error"]
+    assert last["status"] == "failed" and "no_such_table" in last["error"]
 
 
 def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_completes(
@@ -85,7 +88,7 @@ def test_a_run_killed_mid_measures_leaves_consistent_tables_and_the_next_run_com
     lakehouse = tmp_path / "lakehouse"
     shutil.copytree(cfg.lakehouse, lakehouse)
     killed_cfg = cfg.with_overrides(lakehouse=str(lakehouse))
-    store = open_store(spark, killed_cfg)
+    store = open_store(spark, load_settings(killed_cfg).engine)
     before = {t: store.version(killed_cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
 
     process = subprocess.Popen(

@@ -12,6 +12,7 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
+from p4e.config import load_settings
 from p4e.errors import ConcurrentWriteConflict, ConfigError, P4eError, SchemaMismatch, TableNotFound
 from p4e.storage import RsStore, open_store
 from p4e.storage.spark_delta import delta_spark_available
@@ -51,15 +52,15 @@ def data_folders(table: str) -> set[str]:
 
 def test_auto_engine_is_rs_without_delta_spark_jars(spark, cfg):
     assert not delta_spark_available(spark)
-    assert isinstance(open_store(spark, cfg), RsStore)
+    assert isinstance(open_store(spark, load_settings(cfg).engine), RsStore)
 
 
 def test_engine_spark_without_jars_is_a_clear_error(spark, cfg):
-    spark_cfg = cfg.with_overrides(storage={"engine": "spark"})
+    engine = load_settings(cfg.with_overrides(storage={"engine": "spark"})).engine
     with pytest.raises(ConfigError, match="delta-spark classes are not on the classpath"):
-        open_store(spark, spark_cfg)
-    with pytest.raises(ConfigError, match=r"storage\.engine is 'mysql'"):
-        open_store(spark, cfg.with_overrides(storage={"engine": "mysql"}))
+        open_store(spark, engine)
+    with pytest.raises(ConfigError, match=r"storage\.engine must be one of auto, spark, rs"):
+        load_settings(cfg.with_overrides(storage={"engine": "mysql"}))
 
 
 def test_round_trip_is_a_real_delta_table(spark, store, table, seeded):
@@ -228,7 +229,7 @@ def spark_store(spark, cfg):
             "delta-spark jars are not on the classpath (they come from Maven, unreachable here); "
             "the spark engine is exercised where spark.jars.packages can fetch them"
         )
-    return open_store(spark, cfg.with_overrides(storage={"engine": "spark"}))
+    return open_store(spark, "spark")
 
 
 def test_spark_engine_round_trip_and_partition_overwrite(spark, spark_store, table):

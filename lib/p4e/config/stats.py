@@ -88,16 +88,18 @@ def parse_stats(
     Raises:
         ConfigError: a value is missing, of the wrong type or not one of the choices.
     """
+    thresholds = section["eligibility"].mapping()
     eligibility = settings_of(
         Eligibility,
-        section["eligibility"].mapping(),
+        thresholds,
         {
-            "baseline_years": Field.years,
             "min_members": lambda f: f.number(low=0),
             "min_reference": lambda f: f.number(low=0),
             "min_focus": lambda f: f.number(low=0),
             "max_se": lambda f: f.number(low=0),
         },
+        also=("baseline_years",),
+        baseline_years=thresholds["baseline_years"].years(),
     )
     readers: dict[str, Reader | tuple[str, Reader]] = {
         "scope": lambda f: f.choice(SCOPES),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
+from p4e.config.sections import ENGINES
 from p4e.errors import ConfigError
 from p4e.storage.base import DeltaStore, WriteMode
 from p4e.storage.rs import RsStore
@@ -26,8 +27,11 @@ def open_store(spark: SparkSession, engine: str) -> DeltaStore:
     """The Delta store of `storage.engine` (auto | spark | rs).
 
     Raises:
-        ConfigError: `spark` is asked for without the delta-spark classes on the classpath.
+        ConfigError: an unknown engine, or `spark` without the delta-spark classes on the
+            classpath.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"storage.engine is {engine!r}; use one of {', '.join(ENGINES)}")
     if engine == "auto":
         engine = "spark" if delta_spark_available(spark) else "rs"
     if engine == "spark":
