@@ -26,9 +26,10 @@ import time
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from p4e.config import load_config
+from p4e.config import load_config, load_settings
+from p4e.config.stats import Eligibility, StatsSettings
 from p4e.session import build_session
-from p4e.stats import StatsSettings, compute_cells
+from p4e.stats import compute_cells
 from p4e.stats.profiles import OUTCOME_PREFIX, PROB_PREFIX, member_outcomes
 
 CATEGORIES = ("hispanic", "white", "black", "asian", "aian", "nhpi", "multiracial", "other")
@@ -139,7 +140,12 @@ def synthetic_inputs(
 def p4e_bootstrap(member_measures: DataFrame, demographics: DataFrame, replicates: int) -> None:
     """Run p4e's bootstrap to completion (cells written to the no-op sink)."""
     settings = StatsSettings(
-        dimension="race_ethnicity", directions=DIRECTIONS, replicates=replicates, seed=SEED
+        dimension="race_ethnicity",
+        directions=DIRECTIONS,
+        eligibility=Eligibility(baseline_years=(2021,)),
+        reference_category="white",
+        replicates=replicates,
+        seed=SEED,
     )
     cells = compute_cells(member_measures, demographics, settings)
     cells.write.format("noop").mode("overwrite").save()
@@ -238,7 +244,7 @@ def main() -> None:
     args = parser.parse_args()
 
     spark = build_session(
-        load_config(),
+        load_settings(load_config()).spark,
         {
             "spark.master": args.master,
             "spark.sql.shuffle.partitions": "8",

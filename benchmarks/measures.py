@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from p4e.config import load_config
+from p4e.config import load_config, load_settings
 from p4e.session import build_session
 
-INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
+MEASURE_INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,25 +38,26 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"spark.driver.memory": args.driver_memory}
     if args.master:
         extra["spark.master"] = args.master
-    spark = build_session(base, extra)
-    # Imported after the session exists: p4e.tables parses its schemas with it.
+    spark = build_session(load_settings(base).spark, extra)
     from p4e.context import RunContext
     from p4e.generate import generate_lakehouse
     from p4e.measures import run
+    from p4e.tables import INPUTS, MEMBER_MEASURES
 
     timings: list[tuple[int, float, int]] = []
     for n in sizes:
-        cfg = base.with_overrides(lakehouse=str(workdir / f"m{n}"))
-        ctx = RunContext.create(spark, cfg, run_id=f"bench-measures-{n}")
+        settings = load_settings(base.with_overrides(lakehouse=str(workdir / f"m{n}")))
+        ctx = RunContext.create(spark, settings, run_id=f"bench-measures-{n}")
         started = time.perf_counter()
-        generate_lakehouse(spark, cfg, members=n, seed=args.seed)
-        for table in INPUTS:
-            ctx.store.write(ctx.read("raw", table), ctx.path("silver", table), "overwrite")
+        generate_lakehouse(spark, settings, members=n, seed=args.seed)
+        for name in MEASURE_INPUTS:
+            table = INPUTS[name]
+            ctx.store.write(ctx.read(table), ctx.path(table.in_layer("silver")), "overwrite")
         prepared = time.perf_counter() - started
         started = time.perf_counter()
         run(ctx)
         seconds = time.perf_counter() - started
-        rows = ctx.read("gold", "member_measures").count()
+        rows = ctx.read(MEMBER_MEASURES).count()
         timings.append((n, seconds, rows))
         print(
             f"members={n:>9,d} years={len(ctx.years)} measure step {seconds:8.1f} s "

@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from p4e.config import load_config
+from p4e.config import load_config, load_settings
 from p4e.pipeline import STEPS, run_steps
 from p4e.session import build_session
 
@@ -111,21 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="p4e-bench-pipeline-"))
 
     base = load_config(args.config)
-    spark = build_session(base, {"spark.driver.memory": args.driver_memory})
-    from p4e.generate import generate_lakehouse  # after the session: schemas parse with it
+    spark = build_session(load_settings(base).spark, {"spark.driver.memory": args.driver_memory})
+    from p4e.generate import generate_lakehouse
 
     rows: list[dict] = []
     for n in sizes:
         lakehouse = workdir / f"m{n}-s{args.seed}"
-        cfg = base.with_overrides(lakehouse=str(lakehouse))
+        settings = load_settings(base.with_overrides(lakehouse=str(lakehouse)))
         generated = None
         if not (lakehouse / "raw" / "members" / "_delta_log").exists():
             started = time.perf_counter()
-            generate_lakehouse(spark, cfg, members=n, seed=args.seed)
+            generate_lakehouse(spark, settings, members=n, seed=args.seed)
             generated = round(time.perf_counter() - started, 1)
         with PeakMemory() as memory:
             started = time.perf_counter()
-            record = run_steps(spark, cfg, list(STEPS), run_id=f"bench-{n}")
+            record = run_steps(spark, settings, list(STEPS), run_id=f"bench-{n}")
             total = time.perf_counter() - started
         steps = {k: round(v, 1) for k, v in record.step_seconds.items()}
         row = {

@@ -52,6 +52,7 @@ RECORDS = [
     ("A", "self_reported", "black", D(2022, 3, 1)),
     ("A", "provider_reported", "white", D(2023, 1, 10)),  # self-report still wins
     ("B", "provider_reported", "asian", D(2021, 5, 1)),
+    ("B", "provider_reported", "DECLINED", D(2023, 3, 1)),  # a decline the member did not give
     ("C", "self_reported", "white", D(2021, 1, 1)),
     ("C", "self_reported", "hispanic", D(2023, 6, 1)),  # later self-report overrides
     ("D", "provider_reported", "white", D(2022, 2, 2)),
@@ -70,7 +71,7 @@ EXPECTED = {
     ("A", 2022): ("self_reported", "black"),
     ("A", 2023): ("self_reported", "black"),
     ("B", 2022): ("provider_reported", "asian"),
-    ("B", 2023): ("provider_reported", "asian"),
+    ("B", 2023): ("declined", "DECLINED"),
     ("C", 2022): ("self_reported", "white"),
     ("C", 2023): ("self_reported", "hispanic"),
     ("D", 2022): ("provider_reported", "white"),
@@ -123,10 +124,12 @@ def race(base_config):
 @pytest.fixture(scope="module")
 def demographics(spark, race) -> pd.DataFrame:
     df = member_demographics(spark, _members(spark), _records(spark), race, YEARS)
-    assert df.columns == ["member_id", "year", "dimension", "category", "source", *RACE_COLUMNS]
+    assert df.columns == [
+        "member_id", "year", "dimension", "category", "source", "answer_source", *RACE_COLUMNS
+    ]  # fmt: skip
     assert [f.dataType.simpleString() for f in df.schema.fields] == ["string", "int"] + [
         "string"
-    ] * 3 + ["double"] * 8
+    ] * 4 + ["double"] * 8
     return df.toPandas().set_index(["member_id", "year"]).sort_index()
 
 
@@ -186,6 +189,7 @@ def test_step_writes_demographics_and_completeness(spark, cfg):
         "members",
         "n_self_reported",
         "n_declined",
+        "n_declined_by_member",
         "n_provider_reported",
         "n_imputed",
         "n_unknown",
@@ -193,6 +197,7 @@ def test_step_writes_demographics_and_completeness(spark, cfg):
         "share_provider_reported",
         "share_imputed",
         "share_unknown",
+        "suppressed_sources",
     ]
     assert completeness.schema["members"].dataType.simpleString() == "bigint"
     got = {
@@ -211,14 +216,16 @@ def test_step_writes_demographics_and_completeness(spark, cfg):
         ("G1", 2022): (1, 1, 0, 0, 0, 0),
         ("UNATTRIBUTED", 2022): (9, 2, 2, 2, 2, 1),
         ("ALL_GROUPS", 2022): (10, 3, 2, 2, 2, 1),
-        ("G1", 2023): (3, 2, 0, 1, 0, 0),
+        ("G1", 2023): (3, 2, 1, 0, 0, 0),
         ("G2", 2023): (2, 1, 1, 0, 0, 0),
         ("UNATTRIBUTED", 2023): (5, 2, 0, 0, 2, 1),
-        ("ALL_GROUPS", 2023): (10, 5, 1, 1, 2, 1),
+        ("ALL_GROUPS", 2023): (10, 5, 2, 0, 2, 1),
     }
     shares = completeness.filter("year = 2023").toPandas().set_index("group_id")
     assert shares.loc["G2", "share_self_reported"] == 1.0  # declined counts as answered
+    # B's decline was recorded by the provider, not given by B: not an answer
     assert shares.loc["G1", "share_self_reported"] == pytest.approx(2 / 3)
+    assert shares.loc["G1", "n_declined_by_member"] == 0
     assert shares.loc["ALL_GROUPS", "share_self_reported"] == pytest.approx(0.6)
     assert shares.loc["UNATTRIBUTED", "share_imputed"] == pytest.approx(0.4)
     assert shares.loc["UNATTRIBUTED", "share_unknown"] == pytest.approx(0.2)
@@ -268,7 +275,7 @@ def test_second_dimension_flows_through_without_code_change(spark, cfg, tmp_path
 
     demo = ctx.read(MEMBER_DEMOGRAPHICS).toPandas().set_index("member_id")
     cols = ["p_english", "p_spanish", "p_chinese", "p_other_language"]
-    assert list(demo.columns) == ["year", "dimension", "category", "source", *cols]
+    assert list(demo.columns) == ["year", "dimension", "category", "source", "answer_source", *cols]
     assert demo.loc["A", ["source", "category"]].tolist() == ["provider_reported", "english"]
     assert demo.loc["A", cols].tolist() == [1.0, 0.0, 0.0, 0.0]
     assert demo.loc["B", ["source", "category"]].tolist() == ["declined", "DECLINED"]

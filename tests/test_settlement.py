@@ -3,24 +3,26 @@
 Seven provider groups, one scenario each, ~300 children per group (100 White = the
 reference, 100 Black, 100 Hispanic, all self-reported, born 2010 so in the WCV band
 every year). A member is in the WCV numerator of a year iff we give them a well-care
-claim that year, so every subgroup rate is exactly the planted count / 100. Baseline
-2021-2022, performance 2023. Planted WCV rates (%), white / black / hispanic, per year:
+claim that year, so every subgroup rate is exactly the planted count / 100 (and the
+same members comply every year). Baseline 2021-2022, performance 2023. Planted WCV
+rates (%), white / black / hispanic, per year; the focus weights are 1/2 and 1/2:
 
     GA closes       80 80 80 | 50 50 70 | 50 50 70   gap .30 -> .10, closure 2/3 -> tier .5
-    GB ref declines 80 80 60 | 50 50 50 | 50 50 50   closure 2/3, guard fails on white (-.20)
+    GB ref declines 80 80 60 | 50 50 50 | 50 50 50   gap .30 -> .10 by the reference: no credit
     GC focus drops  80 80 80 | 50 50 80 | 50 50 45   gap .30 -> .175, guard fails on hispanic
     GD eliminated   80 80 80 | 50 50 80 | 50 50 80   gap -> 0: full credit (PMPM pool)
     GE widens       80 80 80 | 70 70 40 | 70 70 40   gap .10 -> .40: downside -.25
-    GF no gap       70 70 72 | 70 70 70 | 70 70 70   no baseline gap, perf .02 not significant
+    GF no gap       70 70 72 | 70 70 70 | 70 70 70   hispanic better: floored gap 0, ineligible
     GG ineligible   as GA, plus 20 adults in COL only (too few): COL excluded, WCV reweighted
 
-With about 100 members per subgroup the standard errors are ~.04-.06, far from every
-decision that uses a CI (baseline gaps of .30/.10 vs 0, change +.30 vs 0, a .02 gap).
-The contracts raise max_se to 0.06 (stats default 0.03 would exclude these small groups).
+With about 100 members per subgroup the bootstrap SEs are ~.05, far from every decision
+that uses a replicate distribution (baseline gaps of .30/.10 vs 0, change +.30 vs 0, a
+credited reduction of .20 vs 0).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -36,10 +38,12 @@ import p4e.measures
 import p4e.stats
 from p4e.config import load_settings
 from p4e.context import RunContext
-from p4e.errors import ConfigError
+from p4e.errors import ConfigError, P4eError
+from p4e.pipeline import run_steps
 from p4e.settlement import format_table
 from p4e.settlement import run as settle
-from p4e.tables import ELIGIBILITY, INPUTS, SETTLEMENTS
+from p4e.settlement.baseline import run as baseline_step
+from p4e.tables import CONTRACT_BASELINES, INPUTS, JOB_RUNS, SETTLEMENTS
 
 D = Decimal
 YEARS = (2021, 2022, 2023)
@@ -63,7 +67,6 @@ dimension: race_ethnicity
 measures:
 {measures}
 ineligible: {ineligible}
-eligibility: {{max_se: 0.06}}
 payout:
   method: {method}
   tiers:
@@ -193,10 +196,17 @@ def test_gap_closes_and_is_paid_by_tier(settled):
     by = settled.by
     r = measure(by, "CA")
     assert r["baseline_gap"] == pytest.approx(0.30) and r["performance_gap"] == pytest.approx(0.10)
+    assert r["baseline_gap_frozen"] == r["baseline_gap_restated"] == r["baseline_gap"]
     assert r["change"] == pytest.approx(-0.20) and r["change_ci_high"] < 0
-    assert r["closure"] == pytest.approx(2 / 3)
-    assert r["is_guard_passed"] and r["has_baseline_gap"] and not r["is_eliminated"]
+    assert r["reference_decline"] == pytest.approx(0.0) and r["reference"] == "white"
+    assert r["credited_reduction"] == pytest.approx(0.20) and r["closure"] == pytest.approx(2 / 3)
+    assert r["is_guard_passed"] and r["is_credit_significant"] and not r["is_eliminated"]
     assert (r["tier"], r["share"], r["weight"]) == ("closure>=0.5", D("0.5"), D("0.8"))
+    assert sum(r["tier_probabilities"].values()) == pytest.approx(1.0)
+    assert r["amount_p05"] <= float(r["amount"]) <= r["amount_p95"]
+    subgroups = {s["subgroup"]: s for s in r["subgroups"]}
+    assert subgroups["white"]["role"] == "reference" and subgroups["black"]["weight"] == 0.5
+    assert subgroups["black"]["decline"] == pytest.approx(-0.20)  # improved 20 points
     # completeness: 210 of 300 self-reported -> 0.7 -> tier 0.5 of the 0.2 weight
     c = by[("CA", "completeness", None)]
     assert c["share_self_reported"] == pytest.approx(0.7) and c["share"] == D("0.5")
@@ -210,10 +220,14 @@ def test_gap_closes_and_is_paid_by_tier(settled):
 def test_closing_only_because_the_reference_declined_earns_nothing(settled):
     by = settled.by
     r = measure(by, "CB")
-    assert r["closure"] == pytest.approx(2 / 3)
-    assert not r["is_guard_passed"] and r["tier"] == "guard_failed" and r["share"] == 0
-    assert r["guard_subgroup"] == "white" and r["guard_decline"] == pytest.approx(0.20)
+    assert r["performance_gap"] == pytest.approx(0.10) and r["reference_decline"] == pytest.approx(
+        0.20
+    )
+    assert r["credited_reduction"] == pytest.approx(0.0) and r["closure"] == pytest.approx(0.0)
+    assert r["is_guard_passed"] and not r["is_credit_significant"]
+    assert (r["tier"], r["share"]) == ("reduction_not_significant", D(0))
     assert amounts(by, "CB") == ([D("0.00")], D("20000.00"), D("20000.00"))
+    assert by[("CB", "total", None)]["amount_p95"] == pytest.approx(20000.0)
 
 
 def test_a_focus_decline_while_the_gap_narrows_earns_nothing(settled):
@@ -222,6 +236,7 @@ def test_a_focus_decline_while_the_gap_narrows_earns_nothing(settled):
     assert r["performance_gap"] == pytest.approx(0.175) and r["closure"] == pytest.approx(5 / 12)
     assert (r["is_guard_passed"], r["guard_subgroup"]) == (False, "hispanic")
     assert r["guard_decline"] == pytest.approx(0.05) and r["share"] == 0
+    assert r["tier"] == "guard_failed"
 
 
 def test_eliminated_gap_gets_full_credit_of_a_pmpm_pool(settled):
@@ -239,23 +254,25 @@ def test_a_significantly_widened_gap_costs_the_downside(settled):
     r = measure(by, "CE")
     assert r["change"] == pytest.approx(0.30) and r["change_ci_low"] > 0 and r["is_widened"]
     assert (r["tier"], r["share"]) == ("downside", D("-0.25"))
+    assert r["tier_probabilities"] == {"downside": 1.0}
     assert amounts(by, "CE") == ([D("-20000.00")], D("20000.00"), D("0.00"))
 
 
-def test_no_baseline_gap_kept_earns_credit(settled):
+def test_no_baseline_gap_is_not_eligible_and_earns_nothing(settled):
     by = settled.by
     r = measure(by, "CF")
-    assert r["baseline_ci_low"] <= 0 <= r["baseline_ci_high"] and not r["has_baseline_gap"]
-    assert r["performance_gap"] == pytest.approx(0.02) and r["performance_ci_low"] <= 0
-    assert r["closure"] is None and r["is_guard_passed"]
-    assert (r["tier"], r["share"]) == ("no_baseline_gap_kept", D("1"))
-    assert amounts(by, "CF") == ([D("80000.00")], D("20000.00"), D("100000.00"))
+    # hispanic's 72 against white's 70 counts as 0, not as an offset: the gap is 0
+    assert r["baseline_gap_frozen"] == pytest.approx(0.0) and not r["is_eligible"]
+    assert "no_significant_gap" in r["eligibility_reasons"]
+    assert (r["tier"], r["share"], r["weight"]) == ("ineligible", D(0), D(0))
+    assert amounts(by, "CF") == ([D("0.00")], D("20000.00"), D("20000.00"))
 
 
 def test_an_ineligible_measure_leaves_the_pool_and_weights_renormalise(settled):
     by = settled.by
     col = measure(by, "CG", "COL")
-    assert not col["is_eligible"] and "too_few_members" in col["eligibility_reasons"]
+    assert not col["is_eligible"]
+    assert {"reference_not_scored", "no_focus_scored"} <= set(col["eligibility_reasons"])
     assert (col["tier"], col["weight"], col["amount"]) == ("ineligible", 0, D("0.00"))
     wcv = measure(by, "CG")
     assert wcv["contract_weight"] == D("0.5") and wcv["weight"] == D("0.8")
@@ -264,17 +281,54 @@ def test_an_ineligible_measure_leaves_the_pool_and_weights_renormalise(settled):
     assert amounts(by, "CG-FORFEIT") == ([D("0.00"), D("25000.00")], D("20000.00"), D("45000.00"))
 
 
-def test_baseline_is_the_stats_eligibility_with_the_contract_thresholds(settled):
+def test_the_baseline_is_frozen_once_and_every_row_cites_it(spark, settled):
     ctx, by = settled.ctx, settled.by
-    gold = ctx.read(ELIGIBILITY).filter(F.col("group_id") == "GA").collect()
-    stats = {r["measure_id"]: r for r in gold}["WCV"]
+    frozen = {
+        (r["contract_id"], r["measure_id"]): r for r in ctx.read(CONTRACT_BASELINES).collect()
+    }
+    base = frozen[("CA", "WCV")]
+    assert base["reference"] == "white" and base["focus"] == {"black": 0.5, "hispanic": 0.5}
+    assert base["baseline_gap"] == pytest.approx(0.30) and base["is_eligible"]
+    assert base["replicates"] == 10_000 == len(base["gap_replicates"])
+    assert base["rebuild_reason"] is None and base["vintage_year"] == 2022
     r = measure(by, "CA")
-    assert (r["baseline_gap"], r["baseline_se"]) == (stats["baseline_equity_gap"], stats["se"])
-    # gold/eligibility uses the stats cap 0.03; the contract's 0.06 decides the settlement
-    assert stats["is_eligible"] == (stats["se"] <= 0.03) and r["is_eligible"]
-    assert r["input_versions"] == {
-        k: v for k, v in ctx.versions_read.items() if k in r["input_versions"]
-    } and set(r["input_versions"]) >= {"gold/equity_gaps", "gold/gap_replicates"}
+    assert r["baseline_id"] == base["baseline_id"]
+    assert set(r["input_versions"]) >= {"gold/member_measures", "gold/contract_baselines"}
+    # a later run with another seed reads the frozen rows: nothing about them changes
+    version = ctx.store.version(ctx.path(CONTRACT_BASELINES))
+    other = dataclasses.replace(
+        ctx.settings, stats=dataclasses.replace(ctx.settings.stats, seed=99)
+    )
+    again = RunContext.create(spark, other, "other-seed")
+    settle(again, contract_ids=["CA"], years=[2023])
+    assert again.store.version(again.path(CONTRACT_BASELINES)) == version
+    assert measure_row(again, "CA")["baseline_id"] == base["baseline_id"]
+
+
+def measure_row(ctx, cid, m="WCV"):
+    rows = (
+        ctx.read(SETTLEMENTS)
+        .filter((F.col("contract_id") == cid) & (F.col("measure_id") == m))
+        .collect()
+    )
+    return rows[0]
+
+
+def test_a_rebuild_needs_a_reason_and_logs_it(spark, settled):
+    ctx = RunContext.create(spark, settled.ctx.settings, "no-reason")
+    with pytest.raises(P4eError, match="needs a reason"):
+        baseline_step(ctx, contract_ids=["CF"], rebuild=True)
+    run_steps(
+        spark, settled.ctx.settings, ["baseline"], run_id="rebuild",
+        options={"baseline": {"contract_ids": ["CF"], "rebuild": True,
+                              "reason": "late claims corrected"}},
+        reason="late claims corrected",
+    )  # fmt: skip
+    rows = ctx.read(CONTRACT_BASELINES).filter(F.col("contract_id") == "CF").collect()
+    assert {r["rebuild_reason"] for r in rows} == {"late claims corrected"}
+    assert {r["created_run_id"] for r in rows} == {"rebuild"}
+    runs = ctx.store.read(ctx.path(JOB_RUNS)).filter(F.col("run_id") == "rebuild").collect()
+    assert {r["reason"] for r in runs} == {"late claims corrected"}
 
 
 def test_settling_again_gives_identical_rows_and_touches_only_its_partition(spark, settled):
@@ -305,4 +359,4 @@ def test_format_table_prints_one_line_per_row(settled):
     text = format_table(settled.ctx.read(SETTLEMENTS), groups=["GB"])
     lines = text.splitlines()
     assert len(lines) == 4 and lines[0].startswith("contract")
-    assert "FAIL white -0.200" in lines[1] and "20,000.00" in lines[3]
+    assert "reduction_not_significant" in lines[1] and "20,000.00" in lines[3]

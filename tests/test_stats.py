@@ -36,7 +36,7 @@ MEMBER_MEASURES_DDL = (
 )
 DEMOGRAPHICS_DDL = (
     "member_id STRING, year INT, dimension STRING, category STRING, source STRING, "
-    + ", ".join(f"p_{c} DOUBLE" for c in CATEGORIES)
+    "answer_source STRING, " + ", ".join(f"p_{c} DOUBLE" for c in CATEGORIES)
 )
 
 
@@ -125,6 +125,7 @@ def simulate(specs: list[GroupSpec], measures: tuple[str, ...], year: int, seed:
             "dimension": "race_ethnicity",
             "category": [CATEGORIES[t] for t in w.argmax(axis=1)],
             "source": sources,
+            "answer_source": [s if s == "self_reported" else None for s in sources],
             **{f"p_{c}": w[:, i] for i, c in enumerate(CATEGORIES)},
         }
     )
@@ -206,11 +207,24 @@ def story_frames(spark):
                     None,
                 )
             )
-        demo.append((member, 2023, "race_ethnicity", "white", "self_reported", pw, pb, ph, 0.0))
+        demo.append(
+            (
+                member,
+                2023,
+                "race_ethnicity",
+                "white",
+                "self_reported",
+                "self_reported",
+                pw,
+                pb,
+                ph,
+                0.0,
+            )
+        )
     return (
         spark.createDataFrame(mm, MEMBER_MEASURES_DDL),
         spark.createDataFrame(
-            [tuple(float(v) if i >= 5 else v for i, v in enumerate(r)) for r in demo],
+            [tuple(float(v) if i >= 6 else v for i, v in enumerate(r)) for r in demo],
             DEMOGRAPHICS_DDL,
         ),
     )
@@ -479,10 +493,10 @@ def test_reruns_are_bit_identical_whatever_the_partitioning(spark):
 # --------------------------------------------------------------------------------------
 
 ELIGIBILITY_SPECS = {
-    "BIG": {"white": 1500, "black": 1000},  # eligible
-    "TINY": {"white": 40, "black": 35},  # too few members
+    "BIG": {"white": 3000, "black": 2500},  # eligible: a reduction of half the gap shows
+    "TINY": {"white": 30, "black": 25},  # too few members to be scored
     "HOMOG": {"white": 600},  # no focus subgroup
-    "NOISY": {"white": 400, "black": 60},  # SE of the baseline gap above 3 pp
+    "NOISY": {"white": 400, "black": 60},  # a gap, but too imprecise to measure its reduction
 }
 
 
@@ -523,7 +537,8 @@ def test_step_writes_tables_and_eligibility_reasons(spark, tmp_path, base_config
     for measure in DIRECTIONS:
         big = elig.loc[("BIG", measure)]
         assert big["is_eligible"] and list(big["reasons"]) == [], big
-        assert 0 < big["se"] <= 0.03
+        assert 0 < big["se"] <= 0.03 and big["mdc80"] <= 0.5 * big["baseline_equity_gap"]
+        assert big["replicates"] == 200 and big["max_mdc_share"] == 0.5
         # the figures: mean over the two baseline years of the planted members
         white = [
             (sims[y].weights[:, 0] * sims[y].in_population[:, list(DIRECTIONS).index(measure)])[
@@ -532,10 +547,11 @@ def test_step_writes_tables_and_eligibility_reasons(spark, tmp_path, base_config
             for y in (2021, 2022)
         ]
         assert big["n_reference"] == pytest.approx(np.mean(white))
-        assert "too_few_members" in elig.loc[("TINY", measure), "reasons"]
-        assert "no_focus_large_enough" in elig.loc[("HOMOG", measure), "reasons"]
+        assert "reference_not_scored" in elig.loc[("TINY", measure), "reasons"]
+        assert "no_focus_scored" in elig.loc[("HOMOG", measure), "reasons"]
         noisy = elig.loc[("NOISY", measure)]
-        assert list(noisy["reasons"]) == ["standard_error_above_cap"], noisy
+        assert list(noisy["reasons"]) == ["reduction_not_detectable"], noisy
+        assert noisy["mdc80"] > 0.5 * noisy["baseline_equity_gap"] > 0
         assert not (
             elig.loc[("TINY", measure), "is_eligible"]
             or elig.loc[("HOMOG", measure), "is_eligible"]

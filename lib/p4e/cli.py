@@ -70,6 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--group", action="append", help="group report of this group only (repeatable)"
     )
 
+    baseline = commands.add_parser(
+        "baseline",
+        parents=[common],
+        help="freeze contract baselines (gold/contract_baselines), or rebuild them",
+    )
+    baseline.add_argument("--contract", action="append", help="contract id (repeatable)")
+    baseline.add_argument(
+        "--rebuild", action="store_true", help="replace the frozen baselines (needs --reason)"
+    )
+    baseline.add_argument("--reason", help="why the baselines are rebuilt (logged)")
+
     demo = commands.add_parser(
         "demo", parents=[common], help="generate a small lakehouse and run every step on it"
     )
@@ -88,7 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "year", None):
             cfg = cfg.with_overrides(years=sorted(set(args.year)))
         settings = load_settings(cfg)
-        commands = {"generate": _generate, "run": _run, "report": _report, "demo": _demo}
+        commands = {
+            "generate": _generate,
+            "run": _run,
+            "report": _report,
+            "baseline": _baseline,
+            "demo": _demo,
+        }
         return commands[args.command](settings, args)
     except P4eError as exc:
         print(f"p4e: error: {exc}", file=sys.stderr)
@@ -138,6 +155,15 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     spark = build_session(settings.spark)
     run_steps(spark, settings, ["report"], options={"report": {"groups": args.group}})
     log.info("reports written under %s/reports", settings.config.lakehouse)
+    return 0
+
+
+def _baseline(settings: Settings, args: argparse.Namespace) -> int:
+    if args.rebuild and not args.reason:
+        raise P4eError("--rebuild needs --reason: why the frozen baselines are replaced")
+    options = {"contract_ids": args.contract, "rebuild": args.rebuild, "reason": args.reason}
+    spark = build_session(settings.spark)
+    run_steps(spark, settings, ["baseline"], options={"baseline": options}, reason=args.reason)
     return 0
 
 

@@ -37,6 +37,8 @@ STEPS: dict[str, str] = {
     "settle": "p4e.settlement",
     "report": "p4e.reports",
 }
+# Steps run on demand only, not in the nightly.
+ON_DEMAND: dict[str, str] = {"baseline": "p4e.settlement.baseline"}
 
 
 def step_function(name: str) -> Callable[[RunContext], Any]:
@@ -45,9 +47,10 @@ def step_function(name: str) -> Callable[[RunContext], Any]:
     Raises:
         P4eError: the step name is unknown, listing the known ones.
     """
-    if name not in STEPS:
-        raise P4eError(f"unknown step {name!r}; steps are: {', '.join(STEPS)}, nightly")
-    run: Callable[[RunContext], Any] = importlib.import_module(STEPS[name]).run
+    modules = {**STEPS, **ON_DEMAND}
+    if name not in modules:
+        raise P4eError(f"unknown step {name!r}; steps are: {', '.join(modules)}, nightly")
+    run: Callable[[RunContext], Any] = importlib.import_module(modules[name]).run
     return run
 
 
@@ -59,6 +62,7 @@ def run_steps(
     run_id: str | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     changed_years_only: bool = False,
+    reason: str | None = None,
 ) -> RunRecord:
     """Run `steps` in order in one context and append the outcome to `gold/job_runs`.
 
@@ -75,6 +79,7 @@ def run_steps(
         run_id: id of the run in the log (a new UUID when None).
         options: step name -> keyword arguments of its `run` (e.g. settle's contract_ids).
         changed_years_only: compute only the years whose inputs changed (nightly).
+        reason: why the run is made, logged with it (a baseline rebuild says why).
 
     Returns:
         The run record written (status "succeeded").
@@ -93,6 +98,7 @@ def run_steps(
         started_at=_now(),
         config_hash=settings.config.digest(),
         code_version=__version__,
+        reason=reason,
     )
     write_run(ctx, record)  # a run killed before it ends stays visible as "running"
     fingerprints: dict[str, str] = {}

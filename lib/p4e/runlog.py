@@ -29,6 +29,7 @@ class RunRecord:
     error: str | None = None
     years_computed: list[int] | None = None
     input_fingerprints: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
 
 
 def write_run(ctx: RunContext, record: RunRecord) -> int:

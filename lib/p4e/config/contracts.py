@@ -3,31 +3,36 @@
 Every field is checked on load; an error names the file and the field
 (`conf/contracts/x.yaml: payout.tiers[1].share must be ...`). Money and shares are
 read as `Decimal` (from the YAML text of the number), so no float rounding enters
-the amounts. A contract file looks like:
+the amounts. The rules the fields feed are docs/methodology.md, "Settlement". A
+contract file looks like:
 
     id: C-G901                       # contract id (unique over the folder)
     name: Harbor Community Health equity contract
     groups: [G901]                   # provider group(s); each is settled on its own
     term: {start_year: 2023, years: 3}
-    baseline_years: [2021, 2022]     # all before term.start_year
+    baseline_years: [2021, 2022]     # all before term.start_year; frozen at first settlement
     scope: plan                      # plan | all   (must match stats.scope)
     dimension: race_ethnicity        # must match the dimension of the gold tables
-    reference: fixed                 # fixed | best (must match stats.reference)
+    reference: fixed                 # fixed | best (best scored subgroup at baseline, frozen)
+    baseline_vintage: restated       # restated | frozen: which baseline gap settles
     measures:                        # weights + completeness.weight sum to 1
       - {id: COL, weight: 0.4}
       - {id: WCV, weight: 0.4}
-    ineligible: renormalise          # renormalise | forfeit
-    eligibility: {max_se: 0.03}      # optional overrides of stats.eligibility thresholds
-    guard_tolerance: 0.01            # decline guard (default 0.01)
-    guard_test: point                # point | significant (see p4e.settlement.guard)
+    ineligible: renormalise          # renormalise | forfeit (upside weights only)
+    eligibility: {max_mdc_share: 0.5, power: 0.8}   # optional overrides of stats.eligibility
+    guard_tolerance: 0.01            # a focus subgroup declining more voids the credit
+    guard_test: point                # point | significant (focus subgroups; p4e.settlement.guard)
+    credit_confidence: 0.99          # one-sided confidence the credited reduction is > 0
     elimination_threshold: 0.01      # gap at or below this is eliminated (default 0.01)
     payout:
       method: tiers                  # tiers | linear (interpolate between tier points)
       tiers: [{closure: 0.25, share: 0.25}, {closure: 0.5, share: 0.5},
               {closure: 0.75, share: 0.75}]
       eliminated_share: 1.0          # default 1.0
-      no_baseline_gap_share: 1.0     # default 1.0
+      maintenance_share: 0           # default 0: pays a pair with no significant baseline
+                                     # gap only when its change CI shows no widening
     downside: {share: 0.25}          # optional: a significantly widened gap costs this share
+                                     # of the measure's pool at its contract weight
     completeness:
       weight: 0.2
       tiers: [{self_reported: 0.5, share: 0.5}, {self_reported: 0.8, share: 1.0}]
@@ -48,32 +53,19 @@ from p4e.errors import ConfigError
 
 SCOPES = ("plan", "all")
 REFERENCE_RULES = ("fixed", "best")
+VINTAGES = ("restated", "frozen")
 METHODS = ("tiers", "linear")
 INELIGIBLE_RULES = ("renormalise", "forfeit")
 GUARD_TESTS = ("point", "significant")
 POOL_KINDS = ("fixed", "pmpm")
 WEIGHT_TOLERANCE = Decimal("0.000001")
+THRESHOLDS = ("max_mdc_share", "power")
 FIELDS = (
-    "id",
-    "name",
-    "groups",
-    "term",
-    "baseline_years",
-    "scope",
-    "dimension",
-    "reference",
-    "measures",
-    "ineligible",
-    "eligibility",
-    "guard_tolerance",
-    "guard_test",
-    "elimination_threshold",
-    "payout",
-    "downside",
-    "completeness",
-    "pool",
-)
-THRESHOLDS = ("min_members", "min_reference", "min_focus", "max_se")
+    "id", "name", "groups", "term", "baseline_years", "scope", "dimension", "reference",
+    "baseline_vintage", "measures", "ineligible", "eligibility", "guard_tolerance",
+    "guard_test", "credit_confidence", "elimination_threshold", "payout", "downside",
+    "completeness", "pool",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,14 +92,15 @@ class Payout:
         method: 'tiers' (the share of the highest tier reached) or 'linear' (piecewise
             linear through (0, 0) and the tier points, flat after the last one).
         tiers: tier points in increasing closure order.
-        eliminated_share: share when the gap is eliminated with the guard passing.
-        no_baseline_gap_share: share for keeping a gap that was not there at baseline.
+        eliminated_share: share when the gap is eliminated with every guard passing.
+        maintenance_share: share for a pair without a significant baseline gap whose gap
+            did not widen (0: such pairs are simply ineligible).
     """
 
     method: str
     tiers: tuple[Tier, ...]
     eliminated_share: Decimal = Decimal(1)
-    no_baseline_gap_share: Decimal = Decimal(1)
+    maintenance_share: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -132,8 +125,8 @@ class Contract:
 
     Attributes:
         eligibility: threshold overrides (name -> value) of `stats.eligibility`.
-        downside_share: share of a measure's pool lost when its gap widened
-            significantly (0 = no downside).
+        downside_share: share of a measure's pool (at its contract weight) lost when its
+            gap widened significantly (0 = no downside).
         source: the file it was loaded from.
     """
 
@@ -146,11 +139,13 @@ class Contract:
     scope: str
     dimension: str
     reference: str
+    baseline_vintage: str
     measures: tuple[MeasureTerm, ...]
     ineligible: str
     eligibility: Mapping[str, float]
     guard_tolerance: float
     guard_test: str
+    credit_confidence: float
     elimination_threshold: float
     payout: Payout
     downside_share: Decimal
@@ -170,7 +165,7 @@ def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]
     Args:
         file: its file (named in errors).
         data: the parsed YAML mapping.
-        known_measures: measure ids configured in `conf/measures`.
+        known_measures: measure ids configured in `conf/measures` (aliases included).
 
     Raises:
         ConfigError: a field is missing, unknown or invalid; the message names it.
@@ -185,9 +180,8 @@ def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]
     baseline = doc["baseline_years"].years()
     if max(baseline) >= start_year:
         doc["baseline_years"].fail(f"must all come before term.start_year {start_year}")
-    measures = tuple(
-        _measure(item, known_measures) for item in doc["measures"].items(non_empty=True)
-    )
+    items = doc["measures"].items(non_empty=True)
+    measures = tuple(_measure(item, known_measures) for item in items)
     ids = [m.measure_id for m in measures]
     if len(set(ids)) != len(ids):
         doc["measures"].fail(f"lists a measure twice: {ids}")
@@ -205,11 +199,13 @@ def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]
         scope=doc["scope"].choice(SCOPES, "plan"),
         dimension=doc["dimension"].text(),
         reference=doc["reference"].choice(REFERENCE_RULES, "fixed"),
+        baseline_vintage=doc["baseline_vintage"].choice(VINTAGES, "restated"),
         measures=measures,
         ineligible=doc["ineligible"].choice(INELIGIBLE_RULES, "renormalise"),
         eligibility=doc["eligibility"].parsed(_thresholds, {}),
         guard_tolerance=float(doc["guard_tolerance"].decimal("0.01", low=Decimal(0))),
         guard_test=doc["guard_test"].choice(GUARD_TESTS, "point"),
+        credit_confidence=doc["credit_confidence"].number(0.99, low=0.5, high=0.9999),
         elimination_threshold=float(doc["elimination_threshold"].decimal("0.01", low=Decimal(0))),
         payout=_payout(doc["payout"]),
         downside_share=doc["downside"].parsed(_downside, Decimal(0)),
@@ -227,7 +223,7 @@ def _measure(field: Field, known: set[str]) -> MeasureTerm:
     return MeasureTerm(measure_id, field["weight"].decimal(low=Decimal(0)))
 
 
-def _share(field: Field, default: Any = REQUIRED) -> Decimal:
+def _share(field: Field, default: object = REQUIRED) -> Decimal:
     return field.decimal(default, low=Decimal(0), high=Decimal(1))
 
 
@@ -248,16 +244,21 @@ def _completeness(field: Field) -> Completeness:
 
 def _thresholds(field: Field) -> dict[str, float]:
     field.mapping(THRESHOLDS)
-    return {k: float(field[k].decimal(low=Decimal(0))) for k in THRESHOLDS if field[k].is_given}
+    bounds = {"max_mdc_share": (0.0, 1.0), "power": (0.5, 0.99)}
+    return {
+        k: field[k].number(low=bounds[k][0], high=bounds[k][1])
+        for k in THRESHOLDS
+        if field[k].is_given
+    }
 
 
 def _payout(field: Field) -> Payout:
-    field.mapping(("method", "tiers", "eliminated_share", "no_baseline_gap_share"))
+    field.mapping(("method", "tiers", "eliminated_share", "maintenance_share"))
     return Payout(
         method=field["method"].choice(METHODS, "tiers"),
         tiers=_tiers(field["tiers"], "closure"),
         eliminated_share=_share(field["eliminated_share"], 1),
-        no_baseline_gap_share=_share(field["no_baseline_gap_share"], 1),
+        maintenance_share=_share(field["maintenance_share"], 0),
     )
 
 

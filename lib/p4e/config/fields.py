@@ -92,6 +92,8 @@ class Field:
 
     def items(self, *, non_empty: bool = False) -> list[Field]:
         """The fields of a list (`non_empty`: an empty list is refused)."""
+        if not self.is_given:
+            self.fail("is required")
         if not isinstance(self.value, list):
             self.fail(f"must be a list, not {self._shown()}")
         if non_empty and not self.value:

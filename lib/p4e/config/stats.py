@@ -10,17 +10,24 @@ from p4e.config.fields import Field, Reader, settings_of
 REFERENCE_RULES = ("fixed", "best")
 GAP_SUMMARIES = ("weighted_mean", "max", "variance")
 SCOPES = ("plan", "all")
+# Eligibility and settlement decide on at least this many replicates.
+MIN_DECISION_REPLICATES = 10_000
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Thresholds of the baseline eligibility test (docs/methodology.md, "Eligibility")."""
+    """The baseline eligibility test (docs/methodology.md, "Eligibility").
+
+    Attributes:
+        baseline_years: the years whose mean is the baseline.
+        max_mdc_share: the minimum detectable change at `power` must be at most this
+            share of the baseline gap.
+        power: the power of the minimum detectable change.
+    """
 
     baseline_years: tuple[int, ...]
-    min_members: float = 100
-    min_reference: float = 30
-    min_focus: float = 30
-    max_se: float = 0.03
+    max_mdc_share: float = 0.5
+    power: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,8 @@ class StatsSettings:
             'fixed'; the dimension's reference category unless `stats:` names one).
         reference_rule: 'fixed' or 'best' (best-performing scored subgroup, per group-year).
         gap_summary: 'weighted_mean', 'max' or 'variance'.
-        replicates: bootstrap replicates B.
+        replicates: bootstrap replicates B of the published rates and gaps.
+        decision_replicates: replicates behind eligibility and settlement decisions.
         seed: run seed; every (group, year) derives its own random stream from it.
         ci_level: coverage of the percentile confidence intervals.
         min_cell_publish: weighted denominators below this are suppressed.
@@ -50,6 +58,7 @@ class StatsSettings:
     reference_rule: str = "fixed"
     gap_summary: str = "weighted_mean"
     replicates: int = 1000
+    decision_replicates: int = 10_000
     seed: int = 0
     ci_level: float = 0.95
     min_cell_publish: float = 11
@@ -61,6 +70,11 @@ class StatsSettings:
         """Lower and upper percentile (0-100) of the confidence interval."""
         tail = (1 - self.ci_level) / 2 * 100
         return tail, 100 - tail
+
+    @property
+    def alpha(self) -> float:
+        """1 - ci_level: two-sided error of the intervals (alpha / 2 in each tail)."""
+        return 1.0 - self.ci_level
 
     @property
     def ci_label(self) -> str:
@@ -93,10 +107,8 @@ def parse_stats(
         Eligibility,
         thresholds,
         {
-            "min_members": lambda f: f.number(low=0),
-            "min_reference": lambda f: f.number(low=0),
-            "min_focus": lambda f: f.number(low=0),
-            "max_se": lambda f: f.number(low=0),
+            "max_mdc_share": lambda f: f.number(low=0.0, high=1.0),
+            "power": lambda f: f.number(low=0.5, high=0.99),
         },
         also=("baseline_years",),
         baseline_years=thresholds["baseline_years"].years(),
@@ -104,6 +116,7 @@ def parse_stats(
     readers: dict[str, Reader | tuple[str, Reader]] = {
         "scope": lambda f: f.choice(SCOPES),
         "replicates": lambda f: f.integer(low=2),
+        "decision_replicates": lambda f: f.integer(low=MIN_DECISION_REPLICATES),
         "seed": Field.integer,
         "ci_level": lambda f: f.number(low=0.5, high=0.999),
         "min_cell_publish": lambda f: f.number(low=0),

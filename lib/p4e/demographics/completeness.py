@@ -3,8 +3,9 @@
 Per provider group and year, over the members attributed to the group that year
 (members without an attribution under UNATTRIBUTED, every member once more under
 ALL_GROUPS): the member count, the count per source, and the shares. The
-completeness metric is `share_self_reported` = (self-reported + declined) /
-members: declining is an answer.
+completeness metric is `share_self_reported` = (self-reported + declined by the
+member) / members: a decline the member gave is an answer; one only a provider
+recorded is not.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def data_completeness(
     Returns:
         Rows of gold/data_completeness (`p4e.tables.DATA_COMPLETENESS`).
     """
-    demo = demographics.select("member_id", "year", "dimension", "source")
+    demo = demographics.select("member_id", "year", "dimension", "source", "answer_source")
     groups = attribution.select("member_id", "group_id", "year").distinct()
     by_group = demo.join(groups, on=["member_id", "year"], how="left").withColumn(
         "group_id", F.coalesce(F.col("group_id"), F.lit(UNATTRIBUTED))
@@ -63,12 +64,21 @@ def data_completeness(
                 F.count(F.when(F.col("source") == F.lit(source), 1)).alias(name)
                 for name, source in _COUNTS.items()
             ],
+            F.count(
+                F.when(
+                    (F.col("source") == F.lit(DECLINED))
+                    & (F.col("answer_source") == F.lit(SELF_REPORTED)),
+                    1,
+                )
+            ).alias("n_declined_by_member"),
         )
     )
     members = F.col("members").cast("double")
     shares = counts.select(
         "*",
-        ((F.col("n_self_reported") + F.col("n_declined")) / members).alias("share_self_reported"),
+        ((F.col("n_self_reported") + F.col("n_declined_by_member")) / members).alias(
+            "share_self_reported"
+        ),
         (F.col("n_provider_reported") / members).alias("share_provider_reported"),
         (F.col("n_imputed") / members).alias("share_imputed"),
         (F.col("n_unknown") / members).alias("share_unknown"),

@@ -96,6 +96,7 @@ def member_demographics(
         F.lit(dim.name).alias("dimension"),
         F.col("code").alias("category"),
         source.alias("source"),
+        F.col("source").alias("answer_source"),
         *[
             _probability(dim, code, is_reported, has_estimate).alias(prob_column(code))
             for code in dim.codes

@@ -46,8 +46,9 @@ def _lit(value: str | Column) -> Column:
 class Draws:
     """Uniform draws of a family of events, each computed once per row as a column.
 
-    `year(salt)` draws per member-year, `member(salt)` per member; both return a
-    reference to a column whose expression `columns` holds.
+    `year(salt)` draws per member-year, `member(salt)` per member, `persistent(salt)`
+    per member-year but the member's own draw in a share `persistence` of the years;
+    all return a reference to a column whose expression `columns` holds.
     """
 
     def __init__(self, seed: int) -> None:
@@ -59,6 +60,17 @@ class Draws:
 
     def member(self, salt: str) -> Column:
         return self._add(f"m_{salt}", uniform(self.seed, salt, "member_id"))
+
+    def persistent(self, salt: str, persistence: float) -> Column:
+        """A uniform per member-year that is the member's one draw in `persistence` of the
+        years: still uniform each year, so `draw < p` keeps rate p, while a member
+        compliant one year is likely compliant the next (correlation ~ persistence^2)."""
+        own = uniform(self.seed, f"{salt}_mode", "member_id", "year") < persistence
+        member, year = (
+            uniform(self.seed, salt, "member_id"),
+            uniform(self.seed, salt, "member_id", "year"),
+        )
+        return self._add(f"persistent_{salt}", F.when(own, member).otherwise(year))
 
     def _add(self, name: str, expression: Column) -> Column:
         self.columns.setdefault(name, expression)

@@ -34,7 +34,13 @@ from pyspark.sql import functions as F
 from p4e.generate.draws import Draws, Family, claim, observation, prevalent
 from p4e.generate.hashing import below, day_of_year, pick
 from p4e.generate.plan import Plan
-from p4e.generate.rates import CBP_NO_READING, COLONOSCOPY_SHARE, HBD_MID, HBD_NO_TEST
+from p4e.generate.rates import (
+    CBP_NO_READING,
+    COLONOSCOPY_SHARE,
+    HBD_MID,
+    HBD_NO_TEST,
+    PERSISTENCE,
+)
 
 OUTPATIENT_POS = ("11", "11", "11", "11", "22", "02", "10", "49", "50", "71", "72")
 OFFICE = "11"
@@ -65,7 +71,7 @@ def _blood_pressure(seed: int) -> Family:
     d = Draws(seed)
     age = F.col("age")
     in_pop = prevalent(d.member("ht"), age, HT_PREVALENCE) & (age <= 85)
-    compliant = d.year("cbp") < F.col("p_cbp")
+    compliant = d.persistent("cbp", PERSISTENCE) < F.col("p_cbp")
     has_final = compliant | (d.year("cbp_none") >= CBP_NO_READING)
     final_date = day_of_year(F.col("year"), d.year("bp_day"), 150, 355)
     early_date = F.date_sub(final_date, below(d.year("bp_early_days"), 14, 120))
@@ -123,7 +129,7 @@ def _hba1c(seed: int) -> Family:
     d = Draws(seed)
     age = F.col("age")
     in_pop = prevalent(d.member("dm"), age, DM_PREVALENCE) & (age <= 75)
-    compliant = d.year("hbd") < F.col("p_hbd")
+    compliant = d.persistent("hbd", PERSISTENCE) < F.col("p_hbd")
     kind = d.year("hbd_kind")
     has_final = compliant | (kind >= HBD_NO_TEST)
     mid = kind < HBD_NO_TEST + HBD_MID
@@ -180,12 +186,20 @@ def _screenings(seed: int) -> Family:
     d = Draws(seed)
     age, year = F.col("age"), F.col("year")
     has_colonoscopy = d.member("colonoscopy") < COLONOSCOPY_SHARE
-    fobt = ~has_colonoscopy & age.between(46, 75) & (d.year("col") < F.col("p_col_fobt"))
+    fobt = (
+        ~has_colonoscopy
+        & age.between(46, 75)
+        & (d.persistent("col", PERSISTENCE) < F.col("p_col_fobt"))
+    )
     fobt_kind = below(d.year("fobt_kind"), 0, len(FOBT) - 1)
     fobt_system = F.element_at(F.array(*[F.lit(s) for s, _ in FOBT]), fobt_kind + 1)
     fobt_code = F.element_at(F.array(*[F.lit(c) for _, c in FOBT]), fobt_kind + 1)
-    mammogram = (F.col("sex") == "F") & age.between(50, 74) & (d.year("bcs") < F.col("p_bcs"))
-    well_care = age.between(3, 21) & (d.year("wcv") < F.col("p_wcv"))
+    mammogram = (
+        (F.col("sex") == "F")
+        & age.between(50, 74)
+        & (d.persistent("bcs", PERSISTENCE) < F.col("p_bcs"))
+    )
+    well_care = age.between(3, 21) & (d.persistent("wcv", PERSISTENCE) < F.col("p_wcv"))
     new_patient = d.year("wcv_new") < 0.2
     well_cpt = F.lit(None).cast("string")
     for from_age, (new, established) in sorted(WELL_CARE_CPT.items()):

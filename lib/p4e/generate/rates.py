@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 
+import numpy as np
 import pandas as pd
 
 from p4e.generate.plan import Plan
@@ -44,6 +45,9 @@ HBD_NO_TEST = 0.30
 HBD_MID = 0.20
 # CBP: a non-compliant member-year has no reading in this share, else a high last reading.
 CBP_NO_READING = 0.25
+# Compliance draws are the member's own in this share of the years (p4e.generate.draws
+# `persistent`): outcomes persist from year to year as screening habits do.
+PERSISTENCE = 0.8
 
 
 def target_rates(plan: Plan) -> pd.DataFrame:
@@ -112,8 +116,10 @@ def truth_rates(plan: Plan, targets: pd.DataFrame) -> pd.DataFrame:
       with a last HbA1c > 9.0.
     - BCS: a mammogram in the window Oct 1 of MY-2 .. Dec 31 of MY, with mammogram
       probability q_y = BCS_YEARLY_SCALE * r_y in year y on a date uniform over the
-      year: 1 - (1 - q_MY) * (1 - q_MY-1) * (1 - f * q_MY-2), where
-      f = 92 / (days in MY-2) is the Oct-Dec share of that year.
+      year, f = 92 / (days in MY-2) being the Oct-Dec share of MY-2. A year's draw is
+      the member's own u with probability PERSISTENCE, else fresh, so
+      P(no mammogram counts) = integral over u in [0, 1] of the product over the three
+      years of P(none in year y | u) (`_no_mammogram`).
 
     Returns:
         Columns of raw/truth_rates (`p4e.tables.TRUTH_RATES`).
@@ -129,7 +135,7 @@ def truth_rates(plan: Plan, targets: pd.DataFrame) -> pd.DataFrame:
         october_share = 92 / (366 if calendar.isleap(year - 2) else 365)
         by_measure = {m: now[m] for m in ("COL", "CBP", "HBD", "WCV")}
         by_measure["HBD_POOR"] = (1.0 - now["HBD"]) * (1.0 - HBD_MID)
-        by_measure["BCS"] = 1.0 - (1.0 - q[0]) * (1.0 - q[1]) * (1.0 - october_share * q[2])
+        by_measure["BCS"] = 1.0 - _no_mammogram(q[0], q[1], q[2], october_share)
         for measure, rate in by_measure.items():
             frame = rate.rename("rate").reset_index()
             frame["measure_id"] = measure
@@ -138,3 +144,26 @@ def truth_rates(plan: Plan, targets: pd.DataFrame) -> pd.DataFrame:
     truth = pd.concat(frames, ignore_index=True)
     truth["year"] = truth["year"].astype("int32")
     return truth[["group_id", "scenario", "measure_id", "year", "category", "rate"]]
+
+
+def _no_mammogram(q0: pd.Series, q1: pd.Series, q2: pd.Series, share: float) -> pd.Series:
+    """P(no mammogram counts for MY) under persistent draws, exactly.
+
+    Given the member's own u, year y has no mammogram with probability
+    PERSISTENCE * [u >= q_y] + (1 - PERSISTENCE) * (1 - q_y); for MY-2 only an Oct-Dec
+    date counts, so [u >= q] becomes [u >= q] + [u < q] (1 - share) and q becomes share * q.
+    The product is piecewise constant in u between the q's: summed interval by interval.
+    """
+    p = PERSISTENCE
+    q = np.column_stack([q0, q1, q2])
+    edges = np.sort(np.column_stack([np.zeros(len(q)), q, np.ones(len(q))]), axis=1)
+    total = np.zeros(len(q))
+    for i in range(edges.shape[1] - 1):
+        low, high = edges[:, i], edges[:, i + 1]
+        u = (low + high) / 2
+        none = (p * (u >= q[:, 0]) + (1 - p) * (1 - q[:, 0])) * (
+            p * (u >= q[:, 1]) + (1 - p) * (1 - q[:, 1])
+        )
+        none *= p * np.where(u >= q[:, 2], 1.0, 1 - share) + (1 - p) * (1 - share * q[:, 2])
+        total += (high - low) * none
+    return pd.Series(total, index=q0.index)

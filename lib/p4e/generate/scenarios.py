@@ -81,7 +81,9 @@ PLANTED: tuple[PlantedGroup, ...] = (
         (0.75, 0.57),
         (0.55, 0.55),
     ),
-    PlantedGroup("G903", "widens", "Summit Primary Care", DIVERSE_MIX, (0.72, 0.78), (0.60, 0.48)),
+    # A 20-point baseline gap like G901's and G902's, so that it is eligible on as many
+    # measures, widening to 35 points.
+    PlantedGroup("G903", "widens", "Summit Primary Care", DIVERSE_MIX, (0.75, 0.80), (0.55, 0.45)),
     PlantedGroup(
         "G904",
         "ineligible_small",

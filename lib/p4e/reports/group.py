@@ -24,12 +24,17 @@ from p4e.tables.vocabulary import SUMMARY_LEVEL
 Row = Mapping[str, Any]
 
 REASONS = {
-    "too_few_members": "too few members",
-    "reference_too_small": "reference subgroup too small",
-    "no_focus_large_enough": "no focus subgroup large enough",
-    "standard_error_above_cap": "baseline gap not measured precisely enough",
-    "no_baseline_gap": "no baseline gap could be computed",
+    "reference_not_scored": "reference subgroup too small to be scored",
+    "no_focus_scored": "no other subgroup large enough to be scored",
+    "no_significant_gap": "no gap to the reference beyond chance at baseline",
+    "reduction_not_detectable": "a reduction of the gap could not be told from chance",
     "no_data": "no members in the measure",
+}
+NEAR = {
+    "significant_gap": "the baseline gap's significance",
+    "detectable_reduction": "the detectable reduction",
+    "significant_reduction": "the reduction's significance",
+    "widening": "the widening",
 }
 
 
@@ -52,14 +57,13 @@ def group_data(
             continue
         elig = next((e for e in eligibility if e["measure_id"] == measure), None)
         settled = next((s for s in settlements if s["measure_id"] == measure), None)
-        baseline_source = settled or elig  # the contract's baseline when settled
-        baseline_years = list((baseline_source or {}).get("baseline_years") or [])
+        baseline_years = list((elig or settled or {}).get("baseline_years") or [])
         measures.append(
             {
                 "id": measure,
                 "name": labels.measure_name(measure),
                 "baseline_years": baseline_years,
-                "eligibility": _eligibility(elig),
+                "eligibility": _eligibility(elig, settled),
                 "subgroups": _subgroups(labels, rows, year, baseline_years),
                 "trend": [
                     {"year": g["year"], **gap_figures(g["gap"], g["ci_low"], g["ci_high"])}
@@ -68,7 +72,7 @@ def group_data(
                     and g["level"] == SUMMARY_LEVEL
                     and g["year"] <= year
                 ],
-                "baseline": _baseline(baseline_source),
+                "baseline": _baseline(elig),
             }
         )
     return {
@@ -117,18 +121,31 @@ def _subgroups(
     return out
 
 
-def _eligibility(row: Row | None) -> dict[str, Any]:
-    if row is None:
-        return {"is_eligible": False, "reasons": ["no_data"]}
-    return {"is_eligible": bool(row["is_eligible"]), "reasons": list(row["reasons"] or [])}
+def _eligibility(screening: Row | None, settled: Row | None) -> dict[str, Any]:
+    """The contract's frozen eligibility when settled, else the screening's."""
+    if settled is not None:
+        reasons, near = settled["eligibility_reasons"], settled["near_threshold"]
+        source = "contract"
+    elif screening is not None:
+        reasons, near, source = screening["reasons"], screening["near_threshold"], "screening"
+    else:
+        return {"is_eligible": False, "reasons": ["no_data"], "mdc80": None, "near": [],
+                "source": "screening"}  # fmt: skip
+    row = settled or screening or {}
+    return {
+        "is_eligible": bool(row["is_eligible"]),
+        "reasons": list(reasons or []),
+        "mdc80": rounded(row["mdc80"]),
+        "near": list(near or []),
+        "source": source,
+    }
 
 
 def _baseline(row: Row | None) -> dict[str, Any] | None:
-    """Baseline gap and CI: the contract's when settled, else the stats eligibility's."""
+    """The screening's baseline equity gap and CI (the trend's own definition)."""
     if row is None:
         return None
-    prefix = "baseline_gap" if "baseline_gap" in row else "baseline_equity_gap"
-    gap, low, high = row[prefix], row["baseline_ci_low"], row["baseline_ci_high"]
+    gap, low, high = row["baseline_equity_gap"], row["baseline_ci_low"], row["baseline_ci_high"]
     if gap is None or low is None or high is None:
         return None
     return gap_figures(gap, low, high)
@@ -136,8 +153,9 @@ def _baseline(row: Row | None) -> dict[str, Any] | None:
 
 SETTLEMENT_FIELDS = (
     "contract_id", "level", "measure_id", "is_eligible", "baseline_gap", "performance_gap",
-    "closure", "is_guard_passed", "guard_subgroup", "guard_decline", "is_eliminated", "tier",
-    "share", "weight", "amount", "share_self_reported",
+    "reference_decline", "credited_reduction", "closure", "is_guard_passed", "guard_subgroup",
+    "guard_decline", "is_eliminated", "tier", "share", "weight", "amount", "share_self_reported",
+    "expected_amount", "amount_p05", "amount_p95", "p_zero", "near_threshold",
 )  # fmt: skip
 
 
@@ -146,10 +164,14 @@ def _settlement(row: Row) -> dict[str, Any]:
     for field in SETTLEMENT_FIELDS:
         value = row[field]
         if isinstance(value, float):
-            value = rounded(value)
+            value = rounded(value) if abs(value) < 10 else round(value, 2)
+        elif isinstance(value, list):
+            value = list(value)
         elif value is not None and not isinstance(value, bool | str | int):
             value = str(value)  # Decimal amounts, shares and weights keep their digits
         out[field] = value
+    probabilities = row["tier_probabilities"] or {}
+    out["p_tier"] = rounded(probabilities.get(row["tier"])) if row["tier"] else None
     return out
 
 
@@ -188,6 +210,17 @@ def _measure_section(m: Mapping[str, Any], year: int, ci: str) -> list[str]:
         + escape(", ".join(REASONS.get(r, r) for r in elig["reasons"]))
         + "</span>"
     )
+    detail = []
+    if elig["mdc80"] is not None:
+        detail.append(
+            f"Smallest reduction of the gap this group can show (80% power): "
+            f"{elig['mdc80'] * 100:.1f} points."
+        )
+    if elig["near"]:
+        near = ", ".join(NEAR.get(n, n) for n in elig["near"])
+        detail.append(f"Close to its threshold (within Monte-Carlo error): {near}.")
+    if elig["source"] == "screening":
+        detail.append("Screening of the stats baseline years; a contract freezes its own.")
     years = m["baseline_years"]
     baseline = "baseline " + (
         f"{years[0]}-{years[-1]}" if len(years) > 1 else "".join(map(str, years))
@@ -223,6 +256,7 @@ def _measure_section(m: Mapping[str, Any], year: int, ci: str) -> list[str]:
         )
     return [
         f"<h2>{escape(m['name'])} {badge}</h2>",
+        "".join(f"<p class='note'>{escape(d)}</p>" for d in detail),
         "<div class='charts'>" + "".join(charts) + "</div>",
     ]
 
@@ -232,36 +266,51 @@ def _settlement_table(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in sorted(
         rows, key=lambda r: (r["contract_id"], LEVEL_ORDER[r["level"]], r["measure_id"] or "")
     ):
-        guard = ""
-        if r["is_guard_passed"] is not None and r["level"] == "measure":
-            guard = (
-                "passed"
-                if r["is_guard_passed"]
-                else (
-                    f"failed: {r['guard_subgroup']} fell "
-                    f"{abs(r['guard_decline'] or 0) * 100:.1f} points"
-                )
-            )
         label = {"completeness": "Data completeness", "total": "Total"}.get(
             r["level"], r["measure_id"]
         )
         amount = f"${float(r['amount']):,.2f}" if r["amount"] is not None else ""
+        spread = ""
+        if r["amount_p05"] is not None:
+            spread = f"${r['amount_p05']:,.0f} - ${r['amount_p95']:,.0f}"
+        chance = pct(r["p_tier"], 0)
+        if r["level"] == "total" and r["p_zero"] is not None:
+            chance = f"P(nothing) {pct(r['p_zero'], 0)}"
         lines.append(
             [
                 r["contract_id"],
                 Html(f"<b>{escape(label)}</b>") if r["level"] == "total" else label,
                 points(r["baseline_gap"]),
                 points(r["performance_gap"]),
+                points(r["reference_decline"]),
                 pct(r["closure"], 0),
-                guard,
+                _guard(r),
                 r["tier"] or "",
+                chance,
                 "" if r["share"] is None else f"{float(r['share']):.2f}",
                 "" if r["weight"] is None else f"{float(r['weight']):.3f}",
                 Html(f"<b>{amount}</b>") if r["level"] == "total" else amount,
+                spread,
             ]
         )
-    return table(
-        ["Contract", "Component", "Baseline gap", "Gap this year", "Closure", "Decline guard",
-         "Tier", "Share", "Weight", "Amount"],
+    note = (
+        "<p class='note'>Gaps in points, positive when the focus subgroups do worse. The "
+        "reference decline is subtracted from the credited reduction, so a gap that closes "
+        "because the reference got worse earns nothing. P(tier) is the share of the decision "
+        "replicates that reach the tier paid; the range is the 5-95% interval of the amount "
+        "over them (what an accrual should expect).</p>"
+    )
+    return note + table(
+        ["Contract", "Component", "Baseline gap", "Gap this year", "Reference decline",
+         "Closure", "Decline guard", "Tier", "P(tier)", "Share", "Weight", "Amount",
+         "5-95% amount"],
         lines,
     )  # fmt: skip
+
+
+def _guard(r: Mapping[str, Any]) -> str:
+    if r["is_guard_passed"] is None or r["level"] != "measure":
+        return ""
+    if r["is_guard_passed"]:
+        return "passed"
+    return f"failed: {r['guard_subgroup']} fell {abs(r['guard_decline'] or 0) * 100:.1f} points"

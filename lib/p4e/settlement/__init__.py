@@ -1,9 +1,10 @@
 """Contracts and annual settlement: `run(ctx)` writes gold/settlements.
 
-The contracts are configuration (`p4e.config.contracts`). `figures` gathers what a
-settlement needs from the gold tables (through `baseline`, `guard` and `exposure`);
-`payout` and `tiers` are the rules in Decimal; `rows` builds the rows; `step.run`
-writes the table; `format_table` prints it.
+The contracts are configuration (`p4e.config.contracts`). `baseline` freezes a term's
+baseline (`freeze`, on a panel bootstrap run by `panels`); each performance year is
+decided on its own panel (`decide`: the contract gap and credited reduction of
+`closure`, the `guard`, the `rules` and their `tiers`); `rows` and `payout` turn the
+decisions into Decimal amounts; `step.run` writes the table; `format_table` prints it.
 """
 
 from p4e.settlement.report import format_table

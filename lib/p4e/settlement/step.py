@@ -1,25 +1,40 @@
 """The settle step: gold/settlements per (contract, performance year).
 
-The aggregated figures of the contracts' groups are read from the gold stats tables
-with Spark and collected once (`p4e.settlement.figures`); the rules of
-`p4e.settlement.payout` are then applied on the driver in Decimal
-(`p4e.settlement.rows`). A contract naming several groups settles each against its
-own baseline with its own pool. The table is partitioned by (contract_id, year);
-settling a (contract, year) replaces exactly its partition, and the same inputs give
-the same rows. Every column is described in `p4e.tables.SETTLEMENTS`.
+docs/methodology.md, "Settlement". For the contracts and years to settle: the frozen
+baselines (`p4e.settlement.baseline`, frozen on first use), each group-year's pool and
+weights (`rows.group_year`), one performance panel per (contract, group, year) on the
+executors (`panels`, `decide`), then the rows in Decimal (`rows`). A contract naming
+several groups settles each against its own baseline with its own pool. Settling a
+(contract, year) replaces exactly its partition; the same inputs give the same rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pyspark.sql import functions as F
 
 from p4e.config.contracts import Contract
 from p4e.context import RunContext
 from p4e.errors import ConfigError, P4eError
-from p4e.settlement import baseline as base
-from p4e.settlement.figures import INPUTS, gather
-from p4e.settlement.rows import COLUMNS, settle_year
-from p4e.tables import EQUITY_GAPS, SETTLEMENTS
+from p4e.settlement.baseline import Baselines, frozen_baselines
+from p4e.settlement.decide import PanelSpec, decide
+from p4e.settlement.exposure import member_months
+from p4e.settlement.panels import Request, by_measure, request_id, run_panels
+from p4e.settlement.rows import COLUMNS, GroupYear, group_year, settlement_rows
+from p4e.settlement.terms import contract_settings
+from p4e.tables import (
+    CONTRACT_BASELINES,
+    DATA_COMPLETENESS,
+    MEMBER_DEMOGRAPHICS,
+    MEMBER_MEASURES,
+    SETTLEMENTS,
+)
+from p4e.tables.inputs import ATTRIBUTION, ENROLLMENT
+
+SILVER_ATTRIBUTION = ATTRIBUTION.in_layer("silver")
+SILVER_ENROLLMENT = ENROLLMENT.in_layer("silver")
 
 
 def select_contracts(
@@ -77,33 +92,119 @@ def run(
 
     Raises:
         ConfigError: a contract does not match the gold tables' settings.
-        P4eError: a performance year has not been computed by the rates step.
+        P4eError: a year has not been computed by the measures step.
     """
-    settings = ctx.settings.stats
     pairs = select_contracts(ctx.settings.contracts, contract_ids, years, ctx.configured_years)
-    tables = {table: ctx.read(table) for table in INPUTS}
-    versions = {table.key: int(ctx.versions_read[table.key]) for table in INPUTS}
-    computed = {r["year"] for r in tables[EQUITY_GAPS].select("year").distinct().collect()}
-    for contract, contract_years in pairs:
-        missing = sorted(set(contract_years) - computed)
-        if missing:
-            raise P4eError(
-                f"gold/equity_gaps has no year {missing}; run the rates step for those years "
-                f"before settling contract {contract.contract_id}"
-            )
-    figures = gather(tables, pairs, settings, ctx.settings.plan.payers)
+    for contract, _ in pairs:
+        contract_settings(ctx.settings.stats, contract)  # refuses before any work
+    _require_years(ctx, pairs)
+    frozen = frozen_baselines(ctx, [c for c, _ in pairs])
+    money = _money(ctx, pairs, frozen)
+    results = _decide(ctx, money, frozen)
+    inputs = (
+        MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES,
+        SILVER_ATTRIBUTION, SILVER_ENROLLMENT,
+    )  # fmt: skip
+    versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
     written = {}
     for contract, contract_years in pairs:
-        rules = base.contract_settings(settings, contract)
         for year in contract_years:
-            rows = settle_year(contract, year, figures, rules, versions)
+            rows = []
+            for group in contract.groups:
+                key = request_id(contract.contract_id, group, year)
+                rows += settlement_rows(money[key], by_measure(results.get(key, [])), versions)
             df = ctx.spark.createDataFrame(
                 [tuple(row[c] for c in COLUMNS) for row in rows], SETTLEMENTS.schema()
             )
             ctx.write(
-                SETTLEMENTS,
-                df,
-                replace_where={"contract_id": contract.contract_id, "year": year},
+                SETTLEMENTS, df, replace_where={"contract_id": contract.contract_id, "year": year}
             )
             written[f"{contract.contract_id}/{year}"] = len(rows)
     return written
+
+
+def _require_years(ctx: RunContext, pairs: Sequence[tuple[Contract, Sequence[int]]]) -> None:
+    computed = {r["year"] for r in ctx.read(MEMBER_MEASURES).select("year").distinct().collect()}
+    for contract, contract_years in pairs:
+        missing = sorted({*contract_years, *contract.baseline_years} - computed)
+        if missing:
+            raise P4eError(
+                f"gold/member_measures has no year {missing}; run the measures step for those "
+                f"years before settling contract {contract.contract_id}"
+            )
+
+
+def _money(
+    ctx: RunContext, pairs: Sequence[tuple[Contract, Sequence[int]]], frozen: Baselines
+) -> dict[str, GroupYear]:
+    """Pool, member months, weights and completeness of every group-year to settle."""
+    groups = sorted({g for c, _ in pairs for g in c.groups})
+    perf_years = sorted({y for _, ys in pairs for y in ys})
+    completeness = {
+        (r["group_id"], r["year"], r["dimension"]): r["share_self_reported"]
+        for r in ctx.read(DATA_COMPLETENESS)
+        .filter(F.col("group_id").isin(groups) & F.col("year").isin(perf_years))
+        .collect()
+    }
+    months: dict[tuple[str, str, int], int] = {}
+    for scope in sorted({c.scope for c, _ in pairs if c.pool.kind == "pmpm"}):
+        for r in member_months(
+            ctx.read(SILVER_ATTRIBUTION), ctx.read(SILVER_ENROLLMENT), groups, perf_years,
+            scope, ctx.settings.plan.payers,
+        ).collect():  # fmt: skip
+            months[(scope, r["group_id"], r["year"])] = int(r["member_months"])
+    found = {}
+    for contract, contract_years in pairs:
+        for group in contract.groups:
+            counted = {
+                m.measure_id: frozen[(contract.contract_id, group, m.measure_id)].counts
+                for m in contract.measures
+            }
+            for year in contract_years:
+                pmpm = contract.pool.kind == "pmpm"
+                found[request_id(contract.contract_id, group, year)] = group_year(
+                    contract,
+                    group,
+                    year,
+                    counted,
+                    months.get((contract.scope, group, year), 0) if pmpm else None,
+                    completeness.get((group, year, contract.dimension)),
+                )
+    return found
+
+
+def _decide(
+    ctx: RunContext, money: Mapping[str, GroupYear], frozen: Baselines
+) -> dict[str, list[dict[str, Any]]]:
+    """Every group-year's performance panel, on the executors."""
+    stats = ctx.settings.stats
+    measures, categories = ctx.settings.measures.ids, ctx.settings.dimension.codes
+    specs, requests = {}, []
+    for key, group_money in money.items():
+        contract = group_money.contract
+        specs[key] = PanelSpec(
+            contract=contract,
+            rules=contract_settings(stats, contract),
+            group_id=group_money.group_id,
+            year=group_money.year,
+            frozen={
+                m.measure_id: frozen[(contract.contract_id, group_money.group_id, m.measure_id)]
+                for m in contract.measures
+            },
+            weights={m: float(w) for m, w in group_money.weights.items()},
+            contract_weights={m.measure_id: float(m.weight) for m in contract.measures},
+            pool=float(group_money.pool),
+            completeness_amount=float(group_money.completeness[2]),
+        )
+        window = (*contract.baseline_years, group_money.year)
+        requests.append(Request(key, group_money.group_id, window, group_money.year, stats.seed))
+
+    def work(panel_id: str, rates: Any) -> list[dict[str, Any]]:
+        return decide(rates, specs[panel_id], measures, categories)
+
+    demographics = ctx.read(MEMBER_DEMOGRAPHICS).filter(F.col("dimension") == stats.dimension)
+    return run_panels(
+        ctx.spark, ctx.read(MEMBER_MEASURES), demographics, requests, work,
+        measures=measures, categories=categories, replicates=stats.decision_replicates,
+        plan_only=stats.scope == "plan",
+    )  # fmt: skip

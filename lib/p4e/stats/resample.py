@@ -138,6 +138,20 @@ def draw_counts(
     return counts.astype(np.float64)
 
 
+def nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over `axis` ignoring NaN (NaN, without a warning, where all are NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(values, axis=axis))
+
+
+def nanstd(values: np.ndarray, axis: int) -> np.ndarray:
+    """Sample SD over `axis` ignoring NaN (NaN, without a warning, below two values)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanstd(values, axis=axis, ddof=1))
+
+
 def interval(replicates: np.ndarray, percentiles: tuple[float, float]) -> tuple[np.ndarray, ...]:
     """Percentile CI bounds and SE over axis 0, ignoring NaN replicates (NaN if all are)."""
     with warnings.catch_warnings():

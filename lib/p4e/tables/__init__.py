@@ -11,7 +11,7 @@ from p4e.tables.inputs import INPUTS, TRUTH_RATES
 from p4e.tables.measures import MEMBER_MEASURES
 from p4e.tables.model import Column, Table
 from p4e.tables.runs import JOB_RUNS, QUARANTINE
-from p4e.tables.settlement import SETTLEMENTS
+from p4e.tables.settlement import CONTRACT_BASELINES, SETTLEMENTS
 from p4e.tables.stats import ELIGIBILITY, EQUITY_GAPS, GAP_REPLICATES, SUBGROUP_RATES
 
 OUTPUTS: tuple[Table, ...] = (
@@ -22,12 +22,14 @@ OUTPUTS: tuple[Table, ...] = (
     GAP_REPLICATES,
     ELIGIBILITY,
     DATA_COMPLETENESS,
+    CONTRACT_BASELINES,
     SETTLEMENTS,
     QUARANTINE,
     JOB_RUNS,
 )
 
 __all__ = [
+    "CONTRACT_BASELINES",
     "DATA_COMPLETENESS",
     "ELIGIBILITY",
     "EQUITY_GAPS",

@@ -21,6 +21,12 @@ MEMBER_DEMOGRAPHICS = Table(
             "code); null when nothing was recorded",
         ),
         ("source", "STRING", "self_reported | provider_reported | imputed | declined | unknown"),
+        (
+            "answer_source",
+            "STRING",
+            "who gave the answer in force: self_reported | "
+            "provider_reported (null when nothing was recorded)",
+        ),
     ),
     partition_by=("year",),
     family=Column(
@@ -43,13 +49,19 @@ DATA_COMPLETENESS = Table(
         ("members", "BIGINT", "attributed members"),
         ("n_self_reported", "BIGINT", "members whose answer in force is a self-reported category"),
         ("n_declined", "BIGINT", "members whose answer in force is a decline"),
+        (
+            "n_declined_by_member",
+            "BIGINT",
+            "of those, members who declined themselves (a self-reported decline)",
+        ),
         ("n_provider_reported", "BIGINT", "members whose answer came from the provider only"),
         ("n_imputed", "BIGINT", "members imputed by BISG with no reported answer"),
         ("n_unknown", "BIGINT", "members with no answer and no imputation"),
         (
             "share_self_reported",
             "DOUBLE",
-            "(n_self_reported + n_declined) / members: declining is an answer",
+            "(n_self_reported + n_declined_by_member) / members: a decline the member gave "
+            "is an answer",
         ),
         ("share_provider_reported", "DOUBLE", "n_provider_reported / members"),
         ("share_imputed", "DOUBLE", "n_imputed / members"),

@@ -33,7 +33,7 @@ def spark_type(kind: str) -> T.DataType:
     """The Spark type of a DDL type name, without a Spark session.
 
     Types: STRING, BOOLEAN, TINYINT, INT, BIGINT, DOUBLE, DATE, TIMESTAMP,
-    DECIMAL(p,s), and ARRAY<T> / MAP<K,V> of those.
+    DECIMAL(p,s), and ARRAY<T> / MAP<K,V> / STRUCT<name:T,...> of those.
 
     Raises:
         ValueError: an unsupported type name.
@@ -49,6 +49,9 @@ def spark_type(kind: str) -> T.DataType:
     if upper.startswith("MAP<") and upper.endswith(">"):
         key, value = _split_top(kind[4:-1])
         return T.MapType(spark_type(key), spark_type(value))
+    if upper.startswith("STRUCT<") and upper.endswith(">"):
+        fields = (part.split(":", 1) for part in _split_top(kind[7:-1]))
+        return T.StructType([T.StructField(n.strip(), spark_type(t)) for n, t in fields])
     raise ValueError(f"unsupported type in a table declaration: {kind!r}")
 
 

@@ -44,6 +44,7 @@ JOB_RUNS = Table(
             "MAP<STRING,STRING>",
             "nightly: '<year>/<input>' -> digest of what gold reflects",
         ),
+        ("reason", "STRING", "why the run was made, when it says (a baseline rebuild)"),
     ),
 )
 

@@ -122,13 +122,15 @@ ELIGIBILITY = Table(
     "gold",
     "eligibility",
     "one row per (provider group, measure) for the stats baseline period",
-    "Whether the baseline gap is measured precisely enough to pay on, and every reason it is not.",
+    "A screening of every pair: is there an existing inequity whose reduction could be "
+    "measured? (Computed from the published bootstrap, years drawn independently; a "
+    "contract's decision is frozen in gold/contract_baselines.)",
     columns(
         ("group_id", "STRING", "provider group"),
         ("measure_id", "STRING", "measure id"),
         ("dimension", "STRING", "dimension name"),
         ("baseline_years", "ARRAY<INT>", "years of the baseline period"),
-        ("n_baseline_years", "INT", "baseline years with data"),
+        ("n_baseline_years", "INT", "baseline years with an equity gap"),
         ("n_members", "DOUBLE", "mean members in the rate population per baseline year"),
         ("n_reference", "DOUBLE", "mean weighted denominator of the reference subgroup"),
         ("max_focus_n", "DOUBLE", "mean weighted denominator of the largest focus subgroup"),
@@ -140,16 +142,31 @@ ELIGIBILITY = Table(
         ("baseline_ci_low", "DOUBLE", CI_LOW),
         ("baseline_ci_high", "DOUBLE", CI_HIGH),
         ("se", "DOUBLE", "bootstrap standard error of the baseline equity gap"),
-        ("min_members", "DOUBLE", "threshold applied to n_members"),
-        ("min_reference", "DOUBLE", "threshold applied to n_reference"),
-        ("min_focus", "DOUBLE", "threshold applied to max_focus_n"),
-        ("max_se", "DOUBLE", "cap applied to se, proportion"),
+        (
+            "mdc80",
+            "DOUBLE",
+            "minimum detectable change at `power`: the smallest reduction of "
+            "the gap the group could show, proportion",
+        ),
+        ("max_mdc_share", "DOUBLE", "eligible only if mdc80 <= this share of the baseline gap"),
+        ("power", "DOUBLE", "power of mdc80"),
         ("is_eligible", "BOOLEAN", "no reason below"),
         (
             "reasons",
             "ARRAY<STRING>",
-            "failed rules: too_few_members, reference_too_small, "
-            "no_focus_large_enough, no_baseline_gap, standard_error_above_cap",
+            "failed rules: reference_not_scored, no_focus_scored, "
+            "no_significant_gap, reduction_not_detectable",
         ),
+        (
+            "is_near_threshold",
+            "BOOLEAN",
+            "a decision lies within 2 Monte-Carlo SDs of its threshold",
+        ),
+        (
+            "near_threshold",
+            "ARRAY<STRING>",
+            "those decisions: significant_gap, detectable_reduction",
+        ),
+        ("replicates", "INT", "bootstrap replicates behind the figures"),
     ),
 )

@@ -1,0 +1,278 @@
+"""One (contract, group, performance year) settled in numpy, on its panel bootstrap.
+
+docs/methodology.md, "Settlement". The panel holds the contract's baseline years and
+the performance year, with the answers in force at the end of the performance year
+(the restated vintage). Per measure, for the observed data and every replicate: the
+restated baseline gap, the performance gap, the reference's and the focus subgroups'
+declines, the credited reduction and the closure (`closure`), the guard (`guard`), the
+rule that settles (`rules`) and its share; then the distribution of the money, per
+measure and for the total. The paid amounts are the observed labels' Decimal shares,
+rounded on the driver (`p4e.settlement.rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from p4e.config.contracts import Contract
+from p4e.config.stats import StatsSettings
+from p4e.settlement import rules as R
+from p4e.settlement.closure import (
+    Focus,
+    closure,
+    contract_gap,
+    credited_reduction,
+    reference_decline,
+    subgroup_declines,
+)
+from p4e.settlement.guard import decline_guard
+from p4e.stats.eligibility import is_near, mc_sd, share_not_positive
+from p4e.stats.gaps import SIGN
+from p4e.stats.panel import PanelRates
+from p4e.stats.resample import interval, nanmean, nanstd
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """A measure's frozen baseline, as the settlement reads it (gold/contract_baselines).
+
+    Attributes:
+        focus: reference and focus (category indices); None when not scored at baseline.
+        gap, gap_replicates: the as-contracted baseline gap and its (B,) replicates.
+        is_maintenance: ineligible only for want of a significant gap, under a contract
+            paying maintenance.
+        near_threshold: the baseline decisions near their thresholds.
+    """
+
+    baseline_id: str
+    focus: Focus | None
+    gap: float | None
+    gap_replicates: np.ndarray
+    is_eligible: bool
+    reasons: tuple[str, ...]
+    is_maintenance: bool
+    mdc80: float | None
+    near_threshold: tuple[str, ...]
+
+    @property
+    def counts(self) -> bool:
+        """Whether the measure keeps its upside weight: eligible, or a maintenance pair."""
+        return self.is_eligible or self.is_maintenance
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """Everything the executors are told about one (contract, group, performance year).
+
+    Attributes:
+        weights, contract_weights: measure id -> upside weight, contract weight (floats:
+            they only shape the distribution of the money).
+        pool: the group's pool for the year.
+        completeness_amount: the completeness component's amount (it has no sampling
+            uncertainty).
+    """
+
+    contract: Contract
+    rules: StatsSettings
+    group_id: str
+    year: int
+    frozen: Mapping[str, Frozen]
+    weights: Mapping[str, float]
+    contract_weights: Mapping[str, float]
+    pool: float
+    completeness_amount: float
+
+
+Row = dict[str, Any]
+
+
+def decide(
+    panel: PanelRates, spec: PanelSpec, measures: Sequence[str], categories: Sequence[str]
+) -> list[Row]:
+    """The measure rows (observed figures, label, money distribution) and the total row."""
+    rows, amounts = [], []
+    for m, measure in enumerate(measures):
+        if measure not in spec.frozen:
+            continue
+        row, shares = _measure(panel, m, measure, spec, categories)
+        weight = np.where(shares < 0, spec.contract_weights[measure], spec.weights[measure])
+        amount = spec.pool * weight * shares
+        rows.append({**row, **_money(amount[1:], shares[1:])})
+        amounts.append(amount)
+    total = sum(amounts, np.zeros(panel.rates_rep.shape[0] + 1)) + spec.completeness_amount
+    replicates = total[1:]
+    rows.append(
+        {
+            "measure_id": None,
+            "expected_amount": float(replicates.mean()),
+            "amount_p05": float(np.percentile(replicates, 5)),
+            "amount_p50": float(np.percentile(replicates, 50)),
+            "amount_p95": float(np.percentile(replicates, 95)),
+            "p_zero": float(np.mean(replicates == 0)),
+        }
+    )
+    return rows
+
+
+def _money(amount: np.ndarray, shares: np.ndarray) -> Row:
+    return {
+        "expected_share": float(shares.mean()),
+        "expected_amount": float(amount.mean()),
+        "amount_p05": float(np.percentile(amount, 5)),
+        "amount_p95": float(np.percentile(amount, 95)),
+    }
+
+
+def _measure(
+    panel: PanelRates, m: int, measure: str, spec: PanelSpec, categories: Sequence[str]
+) -> tuple[Row, np.ndarray]:
+    """One measure: its row's figures and the (1 + B,) shares (observed first)."""
+    contract, rules, frozen = spec.contract, spec.rules, spec.frozen[measure]
+    n_categories = len(categories)
+    size = panel.rates_rep.shape[0] + 1
+    row: Row = {
+        "measure_id": measure,
+        "baseline_id": frozen.baseline_id,
+        "is_eligible": frozen.is_eligible,
+        "eligibility_reasons": list(frozen.reasons),
+        "baseline_gap_frozen": frozen.gap,
+        "mdc80": frozen.mdc80,
+    }
+    focus = frozen.focus
+    if focus is None or not focus.subgroups:
+        labels = np.full(size, R.INELIGIBLE, dtype=object)
+        return {**row, **_labels_row(labels, list(frozen.near_threshold))}, np.zeros(size)
+    k = len(contract.baseline_years)
+    sign = SIGN[rules.directions[measure]]
+    rates = np.concatenate([panel.rates[None, m], panel.rates_rep[:, m]])[..., :n_categories]
+    base, perf = nanmean(rates[:, :k], axis=1), rates[:, k]
+    n_perf = panel.n[m, k, :n_categories]
+    present = n_perf[list(focus.subgroups)] >= rules.min_scored
+    has_gap = bool(n_perf[focus.reference] >= rules.min_scored and present.any())
+    restated = contract_gap(base, focus, sign)
+    settling = restated
+    if contract.baseline_vintage == "frozen" and frozen.gap is not None:
+        settling = np.concatenate([[frozen.gap], frozen.gap_replicates])
+    performance = contract_gap(perf, focus, sign, present)
+    decline = reference_decline(base, perf, focus, sign)
+    declines = subgroup_declines(base, perf, focus, sign)
+    credited = credited_reduction(settling, performance, decline)
+    closed = closure(credited, settling)
+    change = performance - settling
+    alpha = 1 - rules.ci_level
+    low, high, _ = interval(change[1:], rules.percentiles)
+    z = NormalDist().inv_cdf(rules.ci_level) if contract.guard_test == "significant" else 0.0
+    se = nanstd(declines[1:], axis=0)
+    guard = decline_guard(declines, se, present, contract.guard_tolerance, z)
+    not_credited = share_not_positive(credited[1:])
+    not_widened = share_not_positive(change[1:])
+    evidence = R.Evidence(
+        is_eligible=frozen.is_eligible,
+        is_maintenance=frozen.is_maintenance,
+        has_performance_gap=has_gap,
+        is_widened=bool(has_gap and not_widened < alpha / 2),
+        is_credit_significant=bool(not_credited <= 1 - contract.credit_confidence),
+        is_kept=bool(has_gap and high <= contract.elimination_threshold),
+        is_guard_passed=guard.is_passed,
+        is_eliminated=(performance <= contract.elimination_threshold)
+        & (decline <= contract.guard_tolerance),
+        closure=closed,
+    )
+    labels = R.outcome_labels(evidence, contract)
+    shares = R.shares(labels, closed, contract)
+    near = list(frozen.near_threshold)
+    if is_near(
+        not_credited, 1 - contract.credit_confidence, mc_sd(credited[1:], share_not_positive)
+    ):
+        near.append("significant_reduction")
+    if is_near(not_widened, alpha / 2, mc_sd(change[1:], share_not_positive)):
+        near.append("widening")
+    worst = int(guard.worst[0])
+    row.update(
+        {
+            "reference": categories[focus.reference],
+            **_figures("baseline", settling, rules),
+            "baseline_gap_restated": _value(restated[0]),
+            **_figures("performance", performance, rules),
+            "change": _value(change[0]),
+            "change_ci_low": _value(low),
+            "change_ci_high": _value(high),
+            "reference_decline": _value(decline[0]),
+            "credited_reduction": _value(credited[0]),
+            "closure": _value(closed[0]),
+            "is_credit_significant": evidence.is_credit_significant,
+            "is_guard_passed": bool(guard.is_passed[0]),
+            "guard_subgroup": categories[focus.subgroups[worst]] if worst >= 0 else None,
+            "guard_decline": _value(guard.decline[0]),
+            "is_eliminated": bool(evidence.is_eliminated[0]),
+            "is_widened": evidence.is_widened,
+            "subgroups": _subgroups(panel, m, k, focus, categories, base, perf, sign, rules),
+            **_labels_row(labels, near),
+        }
+    )
+    return row, shares
+
+
+def _labels_row(labels: np.ndarray, near: list[str]) -> Row:
+    """The observed label, the replicates' label frequencies, the near-threshold list."""
+    names, counts = np.unique(labels[1:].astype(str), return_counts=True)
+    total = max(len(labels) - 1, 1)
+    return {
+        "tier": str(labels[0]),
+        "tier_probabilities": {
+            str(n): float(c / total) for n, c in zip(names, counts, strict=True)
+        },
+        "near_threshold": near,
+    }
+
+
+def _figures(name: str, values: np.ndarray, rules: StatsSettings) -> Row:
+    """The observed value and percentile CI (and SE for the baseline) of a gap."""
+    low, high, se = interval(values[1:], rules.percentiles)
+    return {
+        f"{name}_gap": _value(values[0]),
+        f"{name}_ci_low": _value(low),
+        f"{name}_ci_high": _value(high),
+        **({f"{name}_se": _value(se)} if name == "baseline" else {}),
+    }
+
+
+def _subgroups(
+    panel: PanelRates,
+    m: int,
+    k: int,
+    focus: Focus,
+    categories: Sequence[str],
+    base: np.ndarray,
+    perf: np.ndarray,
+    sign: float,
+    rules: StatsSettings,
+) -> list[Row]:
+    """Every subgroup scored in each baseline year and in the year: rates, decline, SE."""
+    n = panel.n[m, : k + 1, : len(categories)]
+    scored = (n >= rules.min_scored).all(axis=0)
+    weights = dict(zip(focus.subgroups, focus.weights, strict=True))
+    decline = sign * (base - perf)
+    se = nanstd(decline[1:], axis=0)
+    return [
+        {
+            "subgroup": categories[int(s)],
+            "role": "reference" if s == focus.reference else "focus" if s in weights else "other",
+            "weight": weights.get(int(s)),
+            "baseline_rate": _value(base[0, s]),
+            "performance_rate": _value(perf[0, s]),
+            "decline": _value(decline[0, s]),
+            "se": _value(se[s]),
+        }
+        for s in np.flatnonzero(scored)
+    ]
+
+
+def _value(value: Any) -> float | None:
+    number = float(value)
+    return number if np.isfinite(number) else None
