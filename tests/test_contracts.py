@@ -23,7 +23,7 @@ VALID = {
     "dimension": "race_ethnicity",
     "reference": "fixed",
     "measures": [{"id": "COL", "weight": 0.5}, {"id": "WCV", "weight": 0.3}],
-    "eligibility": {"max_se": 0.05},
+    "eligibility": {"max_mdc_share": 0.4},
     "payout": {
         "method": "tiers",
         "tiers": [{"closure": 0.25, "share": 0.25}, {"closure": 0.5, "share": 0.5}],
@@ -40,9 +40,11 @@ def test_a_valid_contract_loads_with_defaults_and_decimals():
     assert c.performance_years == (2023, 2024, 2025)
     assert c.measures[1].weight == Decimal("0.3")  # from the YAML text, not a float
     assert c.guard_tolerance == 0.01 and c.elimination_threshold == 0.01
-    assert c.guard_test == "point"
-    assert c.ineligible == "renormalise" and c.eligibility == {"max_se": 0.05}
-    assert c.payout.eliminated_share == 1 and c.payout.no_baseline_gap_share == 1
+    assert c.guard_test == "point" and c.credit_confidence == 0.99
+    assert c.baseline_vintage == "restated" and c.reference == "fixed"
+    assert c.ineligible == "renormalise" and c.eligibility == {"max_mdc_share": 0.4}
+    assert c.payout.eliminated_share == 1 and c.payout.maintenance_share == 0
+    assert isinstance(c.payout.eliminated_share, Decimal)
     assert c.downside_share == Decimal("0.25")
     assert (c.pool.kind, c.pool.amount) == ("pmpm", Decimal("2.5"))
 
@@ -93,7 +95,11 @@ _DELETE = object()
         ("measures.1", {"id": "COL", "weight": 0.3}, "measures"),
         ("measures.0.weigth", 0.5, "measures[0].weigth"),
         ("ineligible", "keep", "ineligible"),
-        ("eligibility.max_se", "small", "eligibility.max_se"),
+        ("eligibility.max_mdc_share", "small", "eligibility.max_mdc_share"),
+        ("eligibility.max_mdc_share", 1.5, "eligibility.max_mdc_share"),
+        ("baseline_vintage", "latest", "baseline_vintage"),
+        ("credit_confidence", 2, "credit_confidence"),
+        ("payout.no_baseline_gap_share", 1, "payout.no_baseline_gap_share"),
         ("eligibility.min_size", 3, "eligibility.min_size"),
         ("guard_tolerance", -0.01, "guard_tolerance"),
         ("guard_test", "strict", "guard_test"),

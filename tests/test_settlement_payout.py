@@ -6,17 +6,13 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from p4e.config.contracts import parse_contract
-from p4e.settlement.guard import GuardResult, SubgroupPeriods, decline_guard, period_rates
-from p4e.settlement.payout import (
-    MeasureEvidence,
-    allocate,
-    measure_outcome,
-    measure_weights,
-    pool_amount,
-)
+from p4e.settlement.closure import Focus, subgroup_declines
+from p4e.settlement.guard import decline_guard
+from p4e.settlement.payout import allocate, measure_weights, pool_amount
 from p4e.settlement.tiers import tier_share
 
 D = Decimal
@@ -47,12 +43,6 @@ CONTRACT = parse_contract(
 )
 
 
-def evidence(base=0.30, base_low=0.2, perf=0.10, perf_low=0.0, change_low=-0.3, guard=True):
-    return MeasureEvidence(
-        "A", True, (), base, base_low, perf, perf_low, change_low, GuardResult(guard)
-    )
-
-
 def test_allocate_adds_the_components_up_to_the_rounded_total():
     # 100 / 3 three times: exact total 100.00; floors 33.33 x 3 leave one cent for the
     # largest remainder (all equal: the first).
@@ -81,62 +71,26 @@ def test_tiers_step_and_linear_interpolates():
     assert tier_share(0.9, tiers, linear=True) == D("0.75")  # flat after the last point
 
 
-def test_rules_in_order_of_precedence():
-    o = measure_outcome(evidence(), CONTRACT)  # closure 2/3 -> tier 0.5
-    assert (o.tier, o.share, o.has_baseline_gap) == ("closure>=0.5", D("0.5"), True)
-    assert o.closure == pytest.approx(2 / 3)
-    assert measure_outcome(evidence(guard=False), CONTRACT).tier == "guard_failed"
-    eliminated = measure_outcome(evidence(perf=0.01), CONTRACT)
-    assert (eliminated.tier, eliminated.share, eliminated.is_eliminated) == ("eliminated", 1, True)
-    # eliminated needs the guard too
-    assert measure_outcome(evidence(perf=0.0, guard=False), CONTRACT).share == 0
-    # widened significantly: no downside configured -> just nothing; with downside -> penalty
-    widened = evidence(perf=0.5, change_low=0.05)
-    assert measure_outcome(widened, CONTRACT).tier == "below_first_tier"
-    with_downside = replace(CONTRACT, downside_share=D("0.25"))
-    assert measure_outcome(widened, with_downside).share == D("-0.25")
-    # no baseline gap: kept while the performance gap is not significantly positive
-    no_gap = evidence(base=0.02, base_low=-0.05, perf=0.04, perf_low=-0.01)
-    assert measure_outcome(no_gap, CONTRACT).tier == "no_baseline_gap_kept"
-    lost = evidence(base=0.02, base_low=-0.05, perf=0.04, perf_low=0.02)
-    assert measure_outcome(lost, CONTRACT).tier == "no_baseline_gap_lost"
-    assert measure_outcome(replace(no_gap, guard=GuardResult(False)), CONTRACT).share == 0
-    assert measure_outcome(replace(evidence(), is_eligible=False), CONTRACT).tier == "ineligible"
-
-
 def test_guard_orients_declines_by_direction():
-    rates = [SubgroupPeriods("white", 0.80, 0.78), SubgroupPeriods("black", 0.50, 0.70)]
-    assert decline_guard(rates, "higher", 0.01) == GuardResult(False, "white", pytest.approx(0.02))
-    assert decline_guard(rates, "lower", 0.01) == GuardResult(False, "black", pytest.approx(0.2))
-    assert decline_guard(rates, "higher", 0.03).is_passed
-    assert decline_guard([], "higher", 0.01).is_passed
+    base, perf = np.array([[0.80, 0.50, 0.80]]), np.array([[0.78, 0.70, 0.80]])
+    focus = Focus(0, (1, 2), (0.5, 0.5))
+    present = np.array([True, True])
+    # white is the reference: only black and the third take part
+    higher = decline_guard(subgroup_declines(base, perf, focus, 1.0), np.zeros(2), present, 0.01)
+    assert higher.is_passed[0]  # black improved
+    lower = decline_guard(subgroup_declines(base, perf, focus, -1.0), np.zeros(2), present, 0.01)
+    assert (lower.is_passed[0], lower.worst[0]) == (False, 0)
+    assert lower.decline[0] == pytest.approx(0.2)  # a rise is a decline when lower is better
+    assert decline_guard(np.empty((1, 0)), np.empty(0), np.empty(0, bool), 0.01).is_passed[0]
 
 
 def test_significant_guard_needs_the_decline_beyond_z_standard_errors():
-    # decline 0.06, se sqrt(0.03^2 + 0.04^2) = 0.05: 0.06 - 1.645 * 0.05 < 0.01 -> passes;
-    # decline 0.20 with the same se: 0.20 - 0.082 = 0.118 > 0.01 -> fails.
-    noisy = SubgroupPeriods("asian", 0.70, 0.64, 0.03, 0.04)
-    real = SubgroupPeriods("white", 0.80, 0.60, 0.03, 0.04)
-    assert decline_guard([noisy], "higher", 0.01, 1.645).is_passed
-    assert not decline_guard([noisy], "higher", 0.01).is_passed  # the point test fails it
-    assert decline_guard([noisy, real], "higher", 0.01, 1.645) == GuardResult(
-        False, "white", pytest.approx(0.20)
-    )
-
-
-def test_period_rates_average_the_baseline_years_of_subgroups_scored_throughout():
-    rows = [
-        {"year": 2021, "subgroup": "white", "rate": 0.7, "se": 0.03, "is_scored": True},
-        {"year": 2022, "subgroup": "white", "rate": 0.9, "se": 0.04, "is_scored": True},
-        {"year": 2023, "subgroup": "white", "rate": 0.6, "se": 0.05, "is_scored": True},
-        {"year": 2021, "subgroup": "black", "rate": 0.5, "se": 0.1, "is_scored": True},
-        {"year": 2022, "subgroup": "black", "rate": 0.5, "se": 0.1, "is_scored": False},
-        {"year": 2023, "subgroup": "black", "rate": 0.1, "se": 0.1, "is_scored": True},
-        {"year": 2023, "subgroup": "ALL", "rate": 0.1, "se": 0.1, "is_scored": True},
-    ]
-    assert period_rates(rows, (2021, 2022), 2023) == [
-        SubgroupPeriods("white", pytest.approx(0.8), 0.6, pytest.approx(0.025), 0.05)
-    ]
+    # declines 0.06 and 0.20, SE 0.05: 0.06 - 1.645 * 0.05 < 0.01 passes, 0.20 - 0.082 fails
+    declines, se, present = np.array([[0.06, 0.20]]), np.array([0.05, 0.05]), np.ones(2, bool)
+    assert decline_guard(declines[:, :1], se[:1], present[:1], 0.01, 1.645).is_passed[0]
+    assert not decline_guard(declines[:, :1], se[:1], present[:1], 0.01).is_passed[0]
+    both = decline_guard(declines, se, present, 0.01, 1.645)
+    assert (both.is_passed[0], both.worst[0]) == (False, 1)
 
 
 def test_ineligible_weights_renormalise_or_forfeit():

@@ -30,7 +30,7 @@ from p4e.settlement.closure import (
     reference_decline,
     subgroup_declines,
 )
-from p4e.settlement.guard import decline_guard
+from p4e.settlement.guard import GuardResult, decline_guard
 from p4e.stats.eligibility import is_near, mc_sd, share_not_positive
 from p4e.stats.gaps import SIGN
 from p4e.stats.panel import PanelRates
@@ -128,12 +128,105 @@ def _money(amount: np.ndarray, shares: np.ndarray) -> Row:
     }
 
 
+@dataclass(frozen=True)
+class _Figures:
+    """One measure's figures, arrays over (observed, replicates...).
+
+    Attributes:
+        base, perf: (R, S) mean baseline and performance-year rates.
+        present: (F,) focus subgroups scored in the performance year.
+        has_gap: the reference and a focus subgroup are scored in the performance year.
+        restated, settling: the restated baseline gap and the one that settles.
+        performance: the performance gap.
+        decline, declines: the reference's decline and (R, F) the focus subgroups'.
+        credited, closed, change: credited reduction, closure, performance - baseline.
+    """
+
+    base: np.ndarray
+    perf: np.ndarray
+    present: np.ndarray
+    has_gap: bool
+    restated: np.ndarray
+    settling: np.ndarray
+    performance: np.ndarray
+    decline: np.ndarray
+    declines: np.ndarray
+    credited: np.ndarray
+    closed: np.ndarray
+    change: np.ndarray
+
+
+def _figures_of(
+    panel: PanelRates, m: int, sign: float, focus: Focus, frozen: Frozen, spec: PanelSpec,
+    n_categories: int,
+) -> _Figures:  # fmt: skip
+    contract, rules = spec.contract, spec.rules
+    k = len(contract.baseline_years)
+    rates = np.concatenate([panel.rates[None, m], panel.rates_rep[:, m]])[..., :n_categories]
+    base, perf = nanmean(rates[:, :k], axis=1), rates[:, k]
+    n_perf = panel.n[m, k, :n_categories]
+    present = n_perf[list(focus.subgroups)] >= rules.min_scored
+    restated = contract_gap(base, focus, sign)
+    settling = restated
+    if contract.baseline_vintage == "frozen" and frozen.gap is not None:
+        settling = np.concatenate([[frozen.gap], frozen.gap_replicates])
+    performance = contract_gap(perf, focus, sign, present)
+    decline = reference_decline(base, perf, focus, sign)
+    credited = credited_reduction(settling, performance, decline)
+    return _Figures(
+        base=base,
+        perf=perf,
+        present=present,
+        has_gap=bool(n_perf[focus.reference] >= rules.min_scored and present.any()),
+        restated=restated,
+        settling=settling,
+        performance=performance,
+        decline=decline,
+        declines=subgroup_declines(base, perf, focus, sign),
+        credited=credited,
+        closed=closure(credited, settling),
+        change=performance - settling,
+    )
+
+
+def _evidence(
+    figures: _Figures, frozen: Frozen, spec: PanelSpec
+) -> tuple[R.Evidence, GuardResult, list[str], tuple[float, float]]:
+    """The rules' evidence, the guard, the decisions near their thresholds, the change CI."""
+    contract, rules = spec.contract, spec.rules
+    alpha = 1 - rules.ci_level
+    low, high, _ = interval(figures.change[1:], rules.percentiles)
+    z = NormalDist().inv_cdf(rules.ci_level) if contract.guard_test == "significant" else 0.0
+    se = nanstd(figures.declines[1:], axis=0)
+    guard = decline_guard(figures.declines, se, figures.present, contract.guard_tolerance, z)
+    not_credited = share_not_positive(figures.credited[1:])
+    not_widened = share_not_positive(figures.change[1:])
+    evidence = R.Evidence(
+        is_eligible=frozen.is_eligible,
+        is_maintenance=frozen.is_maintenance,
+        has_performance_gap=figures.has_gap,
+        is_widened=bool(figures.has_gap and not_widened < alpha / 2),
+        is_credit_significant=bool(not_credited <= 1 - contract.credit_confidence),
+        is_kept=bool(figures.has_gap and high <= contract.elimination_threshold),
+        is_guard_passed=guard.is_passed,
+        is_eliminated=(figures.performance <= contract.elimination_threshold)
+        & (figures.decline <= contract.guard_tolerance),
+        closure=figures.closed,
+    )
+    near = list(frozen.near_threshold)
+    credit_sd = mc_sd(figures.credited[1:], share_not_positive)
+    if is_near(not_credited, 1 - contract.credit_confidence, credit_sd):
+        near.append("significant_reduction")
+    if is_near(not_widened, alpha / 2, mc_sd(figures.change[1:], share_not_positive)):
+        near.append("widening")
+    return evidence, guard, near, (float(low), float(high))
+
+
 def _measure(
     panel: PanelRates, m: int, measure: str, spec: PanelSpec, categories: Sequence[str]
 ) -> tuple[Row, np.ndarray]:
     """One measure: its row's figures and the (1 + B,) shares (observed first)."""
-    contract, rules, frozen = spec.contract, spec.rules, spec.frozen[measure]
-    n_categories = len(categories)
+    frozen = spec.frozen[measure]
     size = panel.rates_rep.shape[0] + 1
     row: Row = {
         "measure_id": measure,
@@ -147,75 +240,34 @@ def _measure(
     if focus is None or not focus.subgroups:
         labels = np.full(size, R.INELIGIBLE, dtype=object)
         return {**row, **_labels_row(labels, list(frozen.near_threshold))}, np.zeros(size)
-    k = len(contract.baseline_years)
-    sign = SIGN[rules.directions[measure]]
-    rates = np.concatenate([panel.rates[None, m], panel.rates_rep[:, m]])[..., :n_categories]
-    base, perf = nanmean(rates[:, :k], axis=1), rates[:, k]
-    n_perf = panel.n[m, k, :n_categories]
-    present = n_perf[list(focus.subgroups)] >= rules.min_scored
-    has_gap = bool(n_perf[focus.reference] >= rules.min_scored and present.any())
-    restated = contract_gap(base, focus, sign)
-    settling = restated
-    if contract.baseline_vintage == "frozen" and frozen.gap is not None:
-        settling = np.concatenate([[frozen.gap], frozen.gap_replicates])
-    performance = contract_gap(perf, focus, sign, present)
-    decline = reference_decline(base, perf, focus, sign)
-    declines = subgroup_declines(base, perf, focus, sign)
-    credited = credited_reduction(settling, performance, decline)
-    closed = closure(credited, settling)
-    change = performance - settling
-    alpha = 1 - rules.ci_level
-    low, high, _ = interval(change[1:], rules.percentiles)
-    z = NormalDist().inv_cdf(rules.ci_level) if contract.guard_test == "significant" else 0.0
-    se = nanstd(declines[1:], axis=0)
-    guard = decline_guard(declines, se, present, contract.guard_tolerance, z)
-    not_credited = share_not_positive(credited[1:])
-    not_widened = share_not_positive(change[1:])
-    evidence = R.Evidence(
-        is_eligible=frozen.is_eligible,
-        is_maintenance=frozen.is_maintenance,
-        has_performance_gap=has_gap,
-        is_widened=bool(has_gap and not_widened < alpha / 2),
-        is_credit_significant=bool(not_credited <= 1 - contract.credit_confidence),
-        is_kept=bool(has_gap and high <= contract.elimination_threshold),
-        is_guard_passed=guard.is_passed,
-        is_eliminated=(performance <= contract.elimination_threshold)
-        & (decline <= contract.guard_tolerance),
-        closure=closed,
-    )
-    labels = R.outcome_labels(evidence, contract)
-    shares = R.shares(labels, closed, contract)
-    near = list(frozen.near_threshold)
-    if is_near(
-        not_credited, 1 - contract.credit_confidence, mc_sd(credited[1:], share_not_positive)
-    ):
-        near.append("significant_reduction")
-    if is_near(not_widened, alpha / 2, mc_sd(change[1:], share_not_positive)):
-        near.append("widening")
+    sign = SIGN[spec.rules.directions[measure]]
+    figures = _figures_of(panel, m, sign, focus, frozen, spec, len(categories))
+    evidence, guard, near, (low, high) = _evidence(figures, frozen, spec)
+    labels = R.outcome_labels(evidence, spec.contract)
     worst = int(guard.worst[0])
     row.update(
         {
             "reference": categories[focus.reference],
-            **_figures("baseline", settling, rules),
-            "baseline_gap_restated": _value(restated[0]),
-            **_figures("performance", performance, rules),
-            "change": _value(change[0]),
+            **_figures("baseline", figures.settling, spec.rules),
+            "baseline_gap_restated": _value(figures.restated[0]),
+            **_figures("performance", figures.performance, spec.rules),
+            "change": _value(figures.change[0]),
             "change_ci_low": _value(low),
             "change_ci_high": _value(high),
-            "reference_decline": _value(decline[0]),
-            "credited_reduction": _value(credited[0]),
-            "closure": _value(closed[0]),
+            "reference_decline": _value(figures.decline[0]),
+            "credited_reduction": _value(figures.credited[0]),
+            "closure": _value(figures.closed[0]),
             "is_credit_significant": evidence.is_credit_significant,
             "is_guard_passed": bool(guard.is_passed[0]),
             "guard_subgroup": categories[focus.subgroups[worst]] if worst >= 0 else None,
             "guard_decline": _value(guard.decline[0]),
             "is_eliminated": bool(evidence.is_eliminated[0]),
             "is_widened": evidence.is_widened,
-            "subgroups": _subgroups(panel, m, k, focus, categories, base, perf, sign, rules),
+            "subgroups": _subgroups(panel, m, sign, focus, categories, figures, spec),
             **_labels_row(labels, near),
         }
     )
-    return row, shares
+    return row, R.shares(labels, figures.closed, spec.contract)
 
 
 def _labels_row(labels: np.ndarray, near: list[str]) -> Row:
@@ -245,27 +297,26 @@ def _figures(name: str, values: np.ndarray, rules: StatsSettings) -> Row:
 def _subgroups(
     panel: PanelRates,
     m: int,
-    k: int,
+    sign: float,
     focus: Focus,
     categories: Sequence[str],
-    base: np.ndarray,
-    perf: np.ndarray,
-    sign: float,
-    rules: StatsSettings,
+    figures: _Figures,
+    spec: PanelSpec,
 ) -> list[Row]:
     """Every subgroup scored in each baseline year and in the year: rates, decline, SE."""
+    k = len(spec.contract.baseline_years)
     n = panel.n[m, : k + 1, : len(categories)]
-    scored = (n >= rules.min_scored).all(axis=0)
+    scored = (n >= spec.rules.min_scored).all(axis=0)
     weights = dict(zip(focus.subgroups, focus.weights, strict=True))
-    decline = sign * (base - perf)
+    decline = sign * (figures.base - figures.perf)
     se = nanstd(decline[1:], axis=0)
     return [
         {
             "subgroup": categories[int(s)],
             "role": "reference" if s == focus.reference else "focus" if s in weights else "other",
             "weight": weights.get(int(s)),
-            "baseline_rate": _value(base[0, s]),
-            "performance_rate": _value(perf[0, s]),
+            "baseline_rate": _value(figures.base[0, s]),
+            "performance_rate": _value(figures.perf[0, s]),
             "decline": _value(decline[0, s]),
             "se": _value(se[s]),
         }
