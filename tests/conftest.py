@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import MapType
 
 from p4e.config import Config, load_config, load_settings
 from p4e.generate import generate_lakehouse
@@ -89,6 +92,16 @@ def nightly_twice(spark, base_config, tmp_path_factory):
     versions = {t: store.version(cfg.table_path("gold", t)) for t in NIGHTLY_GOLD}
     second = run_steps(spark, settings, list(STEPS), changed_years_only=True)
     return cfg, store, first, second, versions
+
+
+def comparable(df: DataFrame, *, lineage: bool = False) -> DataFrame:
+    """`df` ready for chispa's row-order-free comparison: every MAP column as its JSON text
+    (Spark cannot sort maps), and without `input_versions` unless `lineage` (the Delta
+    versions a settlement read move on with every run by design)."""
+    if not lineage and "input_versions" in df.columns:
+        df = df.drop("input_versions")
+    maps = [f.name for f in df.schema.fields if isinstance(f.dataType, MapType)]
+    return df.withColumns({name: F.to_json(name) for name in maps})
 
 
 def pytest_collection_modifyitems(items):

@@ -1,10 +1,11 @@
 """Measured rates on a generated lakehouse agree with the generator's planted truth.
 
-The generator (`p4e.generate`) draws each member-year's compliance independently
-with the planted rate of (home group, true category, measure, year) and writes
-the rate the engine should measure to raw/truth_rates. The engine's numerator
-count in a cell is then binomial (pooled over cells: a sum of independent
-Bernoulli draws), so the test allows 4 standard errors: a two-sided false alarm
+The generator (`p4e.generate`) draws each member-year's compliance with the
+planted rate of (home group, true category, measure, year) and writes the rate
+the engine should measure to raw/truth_rates. Members are drawn independently of
+one another, so within a year the engine's numerator count in a cell is
+binomial (pooled over cells: a sum of independent Bernoulli draws), and the test
+allows 4 standard errors: a two-sided false alarm
 of about 6e-5 per comparison under the normal approximation (below 1% over all
 the cells compared), while a misapplied rule (a window off by a year, a
 threshold on the wrong side, a missing exclusion) moves the pooled rates by
@@ -12,10 +13,17 @@ several standard errors. The seed is fixed, so the test is deterministic.
 
 The true category is hidden from the pipeline; the test rebuilds it with the
 generator's own member frame.
+
+A member's outcomes persist across years, as screening does (a colonoscopy counts
+for ten years, a mammogram for 27 months): the panel bootstrap exists because of
+that correlation, so the measured member-level correlation from one year to the
+next is checked too.
 """
 
 from __future__ import annotations
 
+import pytest
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from p4e.config import load_settings
@@ -26,25 +34,33 @@ from p4e.measures import run
 from p4e.tables import INPUTS, MEMBER_MEASURES, TRUTH_RATES
 from p4e.tables.vocabulary import UNATTRIBUTED
 
-MEMBERS, SEED, YEARS = 5000, 11, [2025]
+MEMBERS, SEED, YEARS = 5000, 11, [2024, 2025]
 TOLERANCE_SE = 4.0
 MIN_CELL = 30
 MEASURE_INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
+MIN_CORRELATION = 0.5
 
 
-def test_measured_rates_match_planted_truth(spark, cfg):
-    settings = load_settings(cfg.with_overrides(years=YEARS))
+@pytest.fixture(scope="module")
+def measured(spark, base_config, tmp_path_factory) -> tuple[RunContext, DataFrame]:
+    """Member measures of a generated lakehouse, with each member's true category."""
+    lake = tmp_path_factory.mktemp("truth") / "lakehouse"
+    settings = load_settings(base_config.with_overrides(lakehouse=str(lake), years=YEARS))
     generate_lakehouse(spark, settings, members=MEMBERS, seed=SEED)
     ctx = RunContext.create(spark, settings)
     for name in MEASURE_INPUTS:
         table = INPUTS[name]
         ctx.store.write(ctx.read(table), ctx.path(table.in_layer("silver")), "overwrite")
     run(ctx)
-
     plan = make_plan(settings, members=MEMBERS, seed=SEED, measures=rates.MEASURES)
     hidden = population.members_frame(spark, plan).select(
         "member_id", F.col("group_id").alias("home_group"), "category"
     )
+    return ctx, hidden
+
+
+def test_measured_rates_match_planted_truth(measured):
+    ctx, hidden = measured
     truth = ctx.read(TRUTH_RATES).select(
         F.col("group_id").alias("home_group"), "category", "measure_id", "year", "rate"
     )
@@ -84,3 +100,22 @@ def test_measured_rates_match_planted_truth(spark, cfg):
         se = (c["n"] * c["p"] * (1 - c["p"])) ** 0.5
         key = (c["group_id"], c["category"], c["measure_id"], c["year"], c["n"], c["k"], c["p"])
         assert abs(c["k"] - c["n"] * c["p"]) <= TOLERANCE_SE * se + 0.5, key
+
+
+@pytest.mark.parametrize("measure_id", ["COL", "BCS"])
+def test_screening_persists_from_year_to_year(measured, measure_id):
+    ctx, _ = measured
+    counted = (
+        ctx.read(MEMBER_MEASURES)
+        .filter(F.col("is_denominator") & ~F.col("is_excluded"))
+        .filter(F.col("measure_id") == measure_id)
+        .select("member_id", "year", F.col("is_numerator").cast("double").alias("hit"))
+    )
+    first, second = YEARS
+    pairs = counted.filter(F.col("year") == first).join(
+        counted.filter(F.col("year") == second).withColumnRenamed("hit", "next"),
+        on="member_id",
+    )
+    row = pairs.agg(F.count("*").alias("n"), F.corr("hit", "next").alias("r")).first()
+    assert row is not None and row["n"] >= 300, row
+    assert row["r"] >= MIN_CORRELATION, (measure_id, row["n"], row["r"])

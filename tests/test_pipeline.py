@@ -15,17 +15,15 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
-from conftest import KEPT_ON_RERUN, NIGHTLY_GOLD
+from conftest import KEPT_ON_RERUN, NIGHTLY_GOLD, comparable
 from p4e.config import load_settings
 from p4e.pipeline import STEPS, run_steps
 from p4e.storage import open_store
 
 
 def results(store, path, version=None):
-    """A gold table's rows, less `input_versions`: the Delta versions a settlement read
-    move on with every run by design (they are lineage, not results)."""
-    df = store.read(path, version)
-    return df.drop("input_versions") if "input_versions" in df.columns else df
+    """A gold table's rows as compared (`conftest.comparable`)."""
+    return comparable(store.read(path, version))
 
 
 def test_nightly_writes_every_gold_table_and_logs_the_run(nightly_twice):

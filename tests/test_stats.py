@@ -506,7 +506,7 @@ def step_settings(tmp_path, base_config):
     shipped = load_settings(
         base_config.with_overrides(lakehouse=str(tmp_path / "lakehouse"), years=[2021, 2022])
     )
-    stats = settings(seed=1, eligibility=Eligibility(baseline_years=(2021, 2022), min_members=100))
+    stats = settings(seed=1, eligibility=Eligibility(baseline_years=(2021, 2022)))
     return dataclasses.replace(shipped, stats=stats)
 
 

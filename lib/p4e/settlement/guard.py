@@ -45,6 +45,9 @@ def decline_guard(
         z: 0 for the point test; else the one-sided normal quantile of the significant test.
     """
     failing = present & (np.nan_to_num(declines, nan=-np.inf) - z * se > tolerance)
+    if failing.shape[-1] == 0:  # no focus subgroup takes part
+        none = np.zeros(failing.shape[:-1], bool)
+        return GuardResult(~none, np.full(none.shape, -1), np.full(none.shape, np.nan))
     masked = np.where(failing, declines, -np.inf)
     worst = np.where(failing.any(axis=-1), np.argmax(masked, axis=-1), -1)
     decline = np.where(worst >= 0, np.max(masked, axis=-1), np.nan)

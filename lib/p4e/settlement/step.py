@@ -101,10 +101,9 @@ def run(
     frozen = frozen_baselines(ctx, [c for c, _ in pairs])
     money = _money(ctx, pairs, frozen)
     results = _decide(ctx, money, frozen)
-    inputs = (
-        MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES,
-        SILVER_ATTRIBUTION, SILVER_ENROLLMENT,
-    )  # fmt: skip
+    inputs = [MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES]
+    if any(c.pool.kind == "pmpm" for c, _ in pairs):  # member months
+        inputs += [SILVER_ATTRIBUTION, SILVER_ENROLLMENT]
     versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
     written = {}
     for contract, contract_years in pairs:
