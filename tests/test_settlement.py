@@ -282,7 +282,7 @@ def test_an_ineligible_measure_leaves_the_pool_and_weights_renormalise(settled):
     assert amounts(by, "CG-FORFEIT") == ([D("0.00"), D("25000.00")], D("20000.00"), D("45000.00"))
 
 
-def test_the_baseline_is_frozen_once_and_every_row_cites_it(spark, settled):
+def test_the_baseline_is_frozen_once_and_every_row_cites_it(spark, settled, tmp_path):
     ctx, by = settled.ctx, settled.by
     frozen = {
         (r["contract_id"], r["measure_id"]): r for r in ctx.read(CONTRACT_BASELINES).collect()
@@ -295,10 +295,13 @@ def test_the_baseline_is_frozen_once_and_every_row_cites_it(spark, settled):
     r = measure(by, "CA")
     assert r["baseline_id"] == base["baseline_id"]
     assert set(r["input_versions"]) >= {"gold/member_measures", "gold/contract_baselines"}
-    # a later run with another seed reads the frozen rows: nothing about them changes
+    # a later run with another seed (on a copy) reads the frozen rows: nothing about them changes
     version = ctx.store.version(ctx.path(CONTRACT_BASELINES))
+    shutil.copytree(ctx.settings.config.lakehouse, tmp_path / "lakehouse")
     other = dataclasses.replace(
-        ctx.settings, stats=dataclasses.replace(ctx.settings.stats, seed=99)
+        ctx.settings,
+        config=ctx.settings.config.with_overrides(lakehouse=str(tmp_path / "lakehouse")),
+        stats=dataclasses.replace(ctx.settings.stats, seed=99),
     )
     again = RunContext.create(spark, other, "other-seed")
     settle(again, contract_ids=["CA"], years=[2023])
