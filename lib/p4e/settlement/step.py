@@ -101,12 +101,12 @@ def run(
     frozen = frozen_baselines(ctx, [c for c, _ in pairs])
     money = _money(ctx, pairs, frozen)
     results = _decide(ctx, money, frozen)
-    inputs = [MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES]
-    if any(c.pool.kind == "pmpm" for c, _ in pairs):  # member months
-        inputs += [SILVER_ATTRIBUTION, SILVER_ENROLLMENT]
-    versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
     written = {}
     for contract, contract_years in pairs:
+        inputs = [MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES]
+        if contract.pool.kind == "pmpm":  # member months
+            inputs += [SILVER_ATTRIBUTION, SILVER_ENROLLMENT]
+        versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
         for year in contract_years:
             rows = []
             for group in contract.groups:
