@@ -94,11 +94,11 @@ def nightly_twice(spark, base_config, tmp_path_factory):
     return cfg, store, first, second, versions
 
 
-def comparable(df: DataFrame, *, lineage: bool = False) -> DataFrame:
+def comparable(df: DataFrame) -> DataFrame:
     """`df` ready for chispa's row-order-free comparison: every MAP column as its JSON text
-    (Spark cannot sort maps), and without `input_versions` unless `lineage` (the Delta
-    versions a settlement read move on with every run by design)."""
-    if not lineage and "input_versions" in df.columns:
+    (Spark cannot sort maps), without `input_versions` (the Delta versions a settlement
+    read move on with every run by design: they are lineage, not results)."""
+    if "input_versions" in df.columns:
         df = df.drop("input_versions")
     maps = [f.name for f in df.schema.fields if isinstance(f.dataType, MapType)]
     return df.withColumns({name: F.to_json(name) for name in maps})

@@ -340,8 +340,8 @@ def test_settling_again_gives_identical_rows_and_touches_only_its_partition(spar
     ctx = RunContext.create(spark, settled.ctx.settings, "again")
     assert settle(ctx, contract_ids=["CB"], years=[2023]) == {"CB/2023": 3}
     assert_df_equality(
-        comparable(ctx.store.read(ctx.path(SETTLEMENTS), version), lineage=True),
-        comparable(ctx.read(SETTLEMENTS), lineage=True),
+        comparable(ctx.store.read(ctx.path(SETTLEMENTS), version)),
+        comparable(ctx.read(SETTLEMENTS)),
         ignore_row_order=True,
         ignore_nullable=True,
     )
