@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from p4e.tables.model import Column, Table, columns
-from p4e.tables.stats import CI_HIGH, CI_LOW
+from p4e.tables.stats import CI_HIGH, CI_LOW, DECISION
 
 KEY = (
     Column("contract_id", "STRING", "contract id (conf/contracts/*.yaml)", nullable=False),
@@ -57,32 +57,8 @@ CONTRACT_BASELINES = Table(
         ("baseline_ci_high", "DOUBLE", CI_HIGH),
         ("baseline_se", "DOUBLE", "bootstrap SE of the baseline gap"),
         ("se_change", "DOUBLE", "SE of one performance year's gap minus the baseline gap"),
-        (
-            "mdc80",
-            "DOUBLE",
-            "minimum detectable change at `power` (smallest reduction the "
-            "group can show), proportion",
-        ),
         ("share_not_positive", "DOUBLE", "share of the replicates with a gap <= 0"),
-        ("max_mdc_share", "DOUBLE", "eligible only if mdc80 <= this share of the gap"),
-        ("power", "DOUBLE", "power of mdc80"),
-        ("is_eligible", "BOOLEAN", "an existing inequity whose reduction can be measured"),
-        (
-            "reasons",
-            "ARRAY<STRING>",
-            "failed rules: reference_not_scored, no_focus_scored, "
-            "no_significant_gap, reduction_not_detectable",
-        ),
-        (
-            "is_near_threshold",
-            "BOOLEAN",
-            "a decision lies within 2 Monte-Carlo SDs of its threshold",
-        ),
-        (
-            "near_threshold",
-            "ARRAY<STRING>",
-            "those decisions: significant_gap, detectable_reduction",
-        ),
+        *DECISION,
         ("replicates", "INT", "panel bootstrap replicates (stats.decision_replicates)"),
         ("seed", "BIGINT", "run seed of the replicates' stream"),
         ("gap_replicates", "ARRAY<DOUBLE>", "the replicates of the baseline gap"),

@@ -118,6 +118,28 @@ GAP_REPLICATES = Table(
     partition_by=("year",),
 )
 
+# The eligibility decision, as screened (gold/eligibility) and as frozen for a contract
+# (gold/contract_baselines).
+DECISION = (
+    (
+        "mdc80",
+        "DOUBLE",
+        "minimum detectable change at `power`: the smallest reduction of "
+        "the gap the group could show, proportion",
+    ),
+    ("max_mdc_share", "DOUBLE", "eligible only if mdc80 <= this share of the baseline gap"),
+    ("power", "DOUBLE", "power of mdc80"),
+    ("is_eligible", "BOOLEAN", "an existing inequity whose reduction can be measured"),
+    (
+        "reasons",
+        "ARRAY<STRING>",
+        "failed rules: reference_not_scored, no_focus_scored, "
+        "no_significant_gap, reduction_not_detectable",
+    ),
+    ("is_near_threshold", "BOOLEAN", "a decision lies within 2 Monte-Carlo SDs of its threshold"),
+    ("near_threshold", "ARRAY<STRING>", "those decisions: significant_gap, detectable_reduction"),
+)
+
 ELIGIBILITY = Table(
     "gold",
     "eligibility",
@@ -142,31 +164,7 @@ ELIGIBILITY = Table(
         ("baseline_ci_low", "DOUBLE", CI_LOW),
         ("baseline_ci_high", "DOUBLE", CI_HIGH),
         ("se", "DOUBLE", "bootstrap standard error of the baseline equity gap"),
-        (
-            "mdc80",
-            "DOUBLE",
-            "minimum detectable change at `power`: the smallest reduction of "
-            "the gap the group could show, proportion",
-        ),
-        ("max_mdc_share", "DOUBLE", "eligible only if mdc80 <= this share of the baseline gap"),
-        ("power", "DOUBLE", "power of mdc80"),
-        ("is_eligible", "BOOLEAN", "no reason below"),
-        (
-            "reasons",
-            "ARRAY<STRING>",
-            "failed rules: reference_not_scored, no_focus_scored, "
-            "no_significant_gap, reduction_not_detectable",
-        ),
-        (
-            "is_near_threshold",
-            "BOOLEAN",
-            "a decision lies within 2 Monte-Carlo SDs of its threshold",
-        ),
-        (
-            "near_threshold",
-            "ARRAY<STRING>",
-            "those decisions: significant_gap, detectable_reduction",
-        ),
+        *DECISION,
         ("replicates", "INT", "bootstrap replicates behind the figures"),
     ),
 )
