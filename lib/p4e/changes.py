@@ -1,14 +1,14 @@
 """Which measurement years' inputs changed since the nightly last computed them.
 
 A year's fingerprint covers everything its rows of member_demographics,
-member_measures and the stats tables are computed from: per silver input table,
-the number of rows that year reads and an order-free sum of their 64-bit row
-hashes (claims and observations dated inside the year's event windows, enrollment
-spans overlapping the year, the year's attribution, answers recorded by its end,
-every member), plus a digest of the configuration that shapes results (not the
-contracts, which only settlement reads) and one of the code. Census tables given
-by a dimension's `bisg.census_data` outside the configured folders are not
-fingerprinted: after replacing them, run the nightly with `--all-years`.
+member_measures and the stats tables are computed from: per silver input, the
+number of rows that year reads and an order-free sum of their 64-bit row hashes
+(events dated inside the year's windows, eligibility spans overlapping the year,
+the year's member groups, answers recorded by its end, every member), plus a
+digest of the configuration that shapes results (not the contracts, which only
+settlement reads) and one of the code. Census tables given by a dimension's
+`bisg.census_data` outside the configured folders are not fingerprinted: after
+replacing them, run the nightly with `--all-years`.
 
 A succeeded nightly stores the fingerprints gold reflects in its `gold/job_runs`
 row; the next nightly recomputes only the years whose fingerprint differs. Any
@@ -33,8 +33,10 @@ from pyspark.sql import functions as F
 
 from p4e.context import RunContext
 from p4e.measures.events import in_events_span
-from p4e.tables import JOB_RUNS, Table
-from p4e.tables.inputs import ATTRIBUTION, CLAIMS, ENROLLMENT, MEMBERS, OBSERVATIONS, RACE_ETHNICITY
+from p4e.tables import JOB_RUNS
+from p4e.tables.events import EVENTS
+from p4e.tables.inputs import ELIGIBILITY, RACE_ETHNICITY
+from p4e.tables.membership import MEMBER_GROUPS, MEMBERS
 
 log = logging.getLogger("p4e")
 
@@ -85,24 +87,31 @@ def _package_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, byte
             yield f"{prefix}{item.name}", item.read_bytes()
 
 
-def year_rows(ctx: RunContext) -> dict[Table, YearRows]:
-    """Silver input table -> the condition selecting the rows year y reads (None: all)."""
+SPAN_COLUMNS = ("person_id", "payer", "enrollment_start_date", "enrollment_end_date")
+
+
+def year_rows(ctx: RunContext) -> dict[str, tuple[DataFrame, YearRows]]:
+    """Input name -> (silver rows, the condition selecting the rows year y reads; None: all)."""
     definitions = ctx.settings.measures
     answers = RACE_ETHNICITY.in_layer("silver", ctx.settings.dimension.source_table)
-
-    def dated(column: str) -> YearRows:
-        return lambda y: in_events_span(F.col(column), definitions, [y])
-
     return {
-        MEMBERS.in_layer("silver"): lambda y: None,
-        answers: lambda y: F.col("recorded_date") <= F.lit(date(y, 12, 31)),
-        ATTRIBUTION.in_layer("silver"): lambda y: F.col("year") == y,
-        ENROLLMENT.in_layer("silver"): lambda y: (
-            (F.col("start_date") <= F.lit(date(y, 12, 31)))
-            & (F.col("end_date") >= F.lit(date(y, 1, 1)))
+        MEMBERS.name: (ctx.read(MEMBERS), lambda y: None),
+        "spans": (
+            ctx.read(ELIGIBILITY.in_layer("silver")).select(*SPAN_COLUMNS),
+            lambda y: (
+                (F.col("enrollment_start_date") <= F.lit(date(y, 12, 31)))
+                & F.coalesce(F.col("enrollment_end_date") >= F.lit(date(y, 1, 1)), F.lit(True))
+            ),
         ),
-        CLAIMS.in_layer("silver"): dated("service_date"),
-        OBSERVATIONS.in_layer("silver"): dated("observation_date"),
+        answers.name: (
+            ctx.read(answers),
+            lambda y: F.col("recorded_date") <= F.lit(date(y, 12, 31)),
+        ),
+        MEMBER_GROUPS.name: (ctx.read(MEMBER_GROUPS), lambda y: F.col("year") == y),
+        EVENTS.name: (
+            ctx.read(EVENTS),
+            lambda y: in_events_span(F.col("event_date"), definitions, [y]),
+        ),
     }
 
 
@@ -139,14 +148,14 @@ def _year_that_reads(conditions: dict[int, Column | None]) -> Column:
 def fingerprints(ctx: RunContext, years: Sequence[int]) -> dict[str, str]:
     """The current fingerprints of `years`: "<year>/<input>" -> digest.
 
-    Inputs are the silver tables of `year_rows`, "config" and "code".
+    Inputs are those of `year_rows`, "config" and "code".
     """
     config = ctx.cfg.digest(without=NOT_RESULTS, without_paths=SETTLEMENT_ONLY)
     code = code_digest()
     found = {f"{y}/config": config for y in years} | {f"{y}/code": code for y in years}
-    for table, rows_of in year_rows(ctx).items():
-        for y, digest in table_fingerprints(ctx.read(table), rows_of, years).items():
-            found[f"{y}/{table.name}"] = digest
+    for name, (df, rows_of) in year_rows(ctx).items():
+        for y, digest in table_fingerprints(df, rows_of, years).items():
+            found[f"{y}/{name}"] = digest
     return found
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from p4e.config import Config, Settings
+from p4e.config.sections import InputLocation
 from p4e.storage import DeltaStore, WriteMode, open_store
 from p4e.tables import Table
 
@@ -55,6 +56,10 @@ class RunContext:
         return list(self.settings.years)
 
     def path(self, table: Table) -> str:
+        """The Delta location of `table` (an input's as `inputs.<table>.delta` names it)."""
+        location = self._input_location(table)
+        if location is not None and location.kind == "delta" and location.where:
+            return location.where
         return self.cfg.table_path(table.layer, table.name)
 
     def exists(self, table: Table) -> bool:
@@ -62,7 +67,14 @@ class RunContext:
 
     def read(self, table: Table) -> DataFrame:
         """The table as this run sees it: the version written by this run, else the
-        version first read by this run, else the latest (then pinned)."""
+        version first read by this run, else the latest (then pinned). An input that
+        `inputs` places in a catalog table or a Parquet folder is read as it is (no
+        version to pin)."""
+        location = self._input_location(table)
+        if location is not None and location.kind == "table":
+            return self.spark.read.table(str(location.where))
+        if location is not None and location.kind == "parquet":
+            return self.spark.read.parquet(str(location.where))
         path = self.path(table)
         self.store.require(path)
         version = self.versions_written.get(table.key, self.versions_read.get(table.key))
@@ -70,6 +82,11 @@ class RunContext:
             version = self.store.version(path)
         self.versions_read.setdefault(table.key, version)
         return self.store.read(path, version)
+
+    def _input_location(self, table: Table) -> InputLocation | None:
+        if table.layer != "raw":
+            return None
+        return self.settings.inputs.locations.get(table.name)
 
     def write(
         self,

@@ -31,6 +31,8 @@ log = logging.getLogger("p4e")
 # Step name -> module whose `run(ctx)` executes it, in pipeline order.
 STEPS: dict[str, str] = {
     "validate": "p4e.validation",
+    "membership": "p4e.membership",
+    "events": "p4e.events",
     "demographics": "p4e.demographics",
     "measures": "p4e.measures",
     "rates": "p4e.stats",
@@ -67,7 +69,7 @@ def run_steps(
     """Run `steps` in order in one context and append the outcome to `gold/job_runs`.
 
     A run of every step (the nightly) fingerprints each configured year's inputs
-    after validation (`p4e.changes`) and records them when it succeeds. With
+    after validation, membership and events (`p4e.changes`) and records them when it succeeds. With
     `changed_years_only`, the year-by-year steps then compute only the years whose
     fingerprint changed since the last nightly, and are skipped when none did;
     settlement and reports always cover every configured year.
@@ -108,7 +110,7 @@ def run_steps(
                 log.info("step %s: skipped, no year's inputs changed", name)
                 continue
             _run_step(ctx, record, name, function, (options or {}).get(name, {}))
-            if name == "validate" and fingerprinted:
+            if name == "events" and fingerprinted:
                 started = time.perf_counter()
                 changed, fingerprints = changes.detect(ctx)
                 if changed_years_only:

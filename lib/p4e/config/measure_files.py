@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from p4e.config.codes import CodeSystems
 from p4e.config.fields import Field
 from p4e.config.measures import (
     Anchor,
@@ -58,7 +59,7 @@ def load_definitions(
     measures_dir: Path,
     valuesets_dir: Path,
     *,
-    code_systems: Sequence[str],
+    codes: CodeSystems,
     member_dates: Sequence[str],
 ) -> Definitions:
     """Load and validate every measure YAML and value-set CSV.
@@ -66,13 +67,13 @@ def load_definitions(
     Args:
         measures_dir: folder of `<ID>.yaml` measure files and `_common.yaml`.
         valuesets_dir: folder of value-set CSV files.
-        code_systems: the code systems value sets may name.
+        codes: the code namespaces value sets may name.
         member_dates: the members' date columns a `member_date` criterion may test.
 
     Raises:
         ConfigError: a file is missing or malformed, naming the file and the field.
     """
-    valuesets = load_valuesets(Path(valuesets_dir), code_systems)
+    valuesets = load_valuesets(Path(valuesets_dir), codes)
     measures_dir = Path(measures_dir)
     files = sorted(p for p in measures_dir.glob("*.yaml") if not p.name.startswith("_"))
     if not files:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from p4e.config.codes import CodeSystems, parse_codes
 from p4e.config.contracts import Contract, load_contracts
 from p4e.config.dimension import Dimension, load_dimension
 from p4e.config.document import Config
@@ -18,17 +19,19 @@ from p4e.config.measure_files import load_definitions
 from p4e.config.measures import Definitions
 from p4e.config.sections import (
     GenerateSettings,
+    InputSettings,
     PlanSettings,
     SparkSettings,
     ValidationSettings,
     parse_generate,
+    parse_inputs,
     parse_plan,
     parse_spark,
     parse_storage,
     parse_validation,
 )
 from p4e.config.stats import StatsSettings, parse_stats
-from p4e.tables.inputs import MEMBERS
+from p4e.tables.inputs import INPUTS, PERSON_DATES
 
 TOP_LEVEL = (
     "lakehouse",
@@ -39,6 +42,8 @@ TOP_LEVEL = (
     "generate",
     "paths",
     "plan",
+    "inputs",
+    "codes",
     "validation",
     "stats",
 )
@@ -55,8 +60,10 @@ class Settings:
         engine: `storage.engine` (auto | spark | rs).
         spark: the local session's settings.
         generate: the generator's defaults.
-        plan: the plan's own payers.
-        validation: accepted code systems and value ranges.
+        plan: the plan's own payers and its attribution rule.
+        inputs: where the input tables are read and how their values are spelled.
+        codes: the code namespaces and their spellings.
+        validation: the plausible value ranges.
         measures: the measure definitions and their value sets.
         dimension: the equity dimension.
         stats: rates, bootstrap and eligibility settings.
@@ -69,6 +76,8 @@ class Settings:
     spark: SparkSettings
     generate: GenerateSettings
     plan: PlanSettings
+    inputs: InputSettings
+    codes: CodeSystems
     validation: ValidationSettings
     measures: Definitions
     dimension: Dimension
@@ -84,13 +93,12 @@ def load_settings(cfg: Config) -> Settings:
     """
     doc = Field(cfg.file, cfg.data).mapping(TOP_LEVEL)
     doc["paths"].mapping(PATHS)
-    validation = parse_validation(doc["validation"])
-    member_dates = tuple(c.name for c in MEMBERS.columns if c.type == "DATE")
+    codes = parse_codes(doc["codes"])
     measures = load_definitions(
         cfg.conf_path("measures"),
         cfg.conf_path("valuesets"),
-        code_systems=validation.code_systems,
-        member_dates=member_dates,
+        codes=codes,
+        member_dates=PERSON_DATES,
     )
     dimension = load_dimension(cfg.conf_path("dimensions"), doc["dimension"].text())
     return Settings(
@@ -100,7 +108,9 @@ def load_settings(cfg: Config) -> Settings:
         spark=parse_spark(doc["spark"]),
         generate=doc["generate"].parsed(parse_generate, GenerateSettings()),
         plan=parse_plan(doc["plan"]),
-        validation=validation,
+        inputs=parse_inputs(doc["inputs"], INPUTS),
+        codes=codes,
+        validation=parse_validation(doc["validation"]),
         measures=measures,
         dimension=dimension,
         stats=parse_stats(

@@ -2,16 +2,18 @@
 
 Every CSV has the header `value_set,code_system,code,description`. The shipped
 files hold a public, representative subset; a licensed file with the same
-columns can be dropped beside them.
+columns can be dropped beside them (its code-system names, e.g. `CPT-CAT-II`,
+`SNOMED CT US Edition`, `UBREV`, are spellings in p4e.yaml `codes`). A code ending
+in `*` lists every code it begins (`E11*`: the E11 family).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from p4e.config.codes import CodeSystems
 from p4e.errors import ConfigError
 
 HEADER = ["value_set", "code_system", "code", "description"]
@@ -19,7 +21,7 @@ HEADER = ["value_set", "code_system", "code", "description"]
 
 @dataclass(frozen=True)
 class ValueSets:
-    """Rows (value_set, code_system, code) as written in the CSV files (not normalised)."""
+    """Rows (value_set, namespace, code): the code as written, its code system resolved."""
 
     rows: tuple[tuple[str, str, str], ...]
 
@@ -28,12 +30,12 @@ class ValueSets:
         return {row[0] for row in self.rows}
 
 
-def load_valuesets(folder: Path, code_systems: Sequence[str]) -> ValueSets:
+def load_valuesets(folder: Path, codes: CodeSystems) -> ValueSets:
     """Read and check every `*.csv` in `folder`.
 
     Args:
         folder: the value-set folder.
-        code_systems: the code systems a row may name (`validation.code_systems`).
+        codes: the code namespaces, whose spellings a row's code_system must be.
 
     Raises:
         ConfigError: no file, a wrong header, an empty field or an unknown code system,
@@ -57,10 +59,13 @@ def load_valuesets(folder: Path, code_systems: Sequence[str]) -> ValueSets:
                 name, system, code = (field.strip() for field in record[:3])
                 if not name or not code:
                     raise ConfigError(f"{file} line {line}: value_set and code must not be empty")
-                if system.upper() not in code_systems:
+                namespace = codes.namespace_of(system)
+                if namespace is None:
                     raise ConfigError(
-                        f"{file} line {line}: code_system {system!r} is not one of "
-                        f"{', '.join(code_systems)}"
+                        f"{file} line {line}: code_system {system!r} is not a spelling of "
+                        f"a namespace in p4e.yaml codes ({', '.join(sorted(codes.names))})"
                     )
-                rows.add((name, system.upper(), code))
+                if "*" in code[:-1]:
+                    raise ConfigError(f"{file} line {line}: '*' may only end a code (a prefix)")
+                rows.add((name, namespace, code))
     return ValueSets(tuple(sorted(rows)))

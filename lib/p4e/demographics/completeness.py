@@ -42,8 +42,7 @@ def data_completeness(
 
     Args:
         demographics: silver/member_demographics (member_id, year, dimension, source, ...).
-        attribution: silver/attribution (member_id, group_id, year). A member
-            attributed to two groups in a year counts in both (once in ALL_GROUPS).
+        attribution: silver/member_groups (member_id, group_id, year).
         min_cell_publish: smallest publishable count (`suppressed_sources`).
 
     Returns:

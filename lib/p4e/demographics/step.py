@@ -11,13 +11,14 @@ from p4e.demographics.completeness import data_completeness
 from p4e.demographics.precedence import member_demographics
 from p4e.errors import P4eError
 from p4e.tables import DATA_COMPLETENESS, MEMBER_DEMOGRAPHICS
-from p4e.tables.inputs import ATTRIBUTION, MEMBERS, RACE_ETHNICITY
+from p4e.tables.inputs import RACE_ETHNICITY
+from p4e.tables.membership import MEMBER_GROUPS, MEMBERS
 
 
 def run(ctx: RunContext) -> None:
     """Assign every member a source and category probabilities per year, then completeness.
 
-    Reads silver/members, silver/<dimension source table> and silver/attribution;
+    Reads silver/members, silver/<dimension source table> and silver/member_groups;
     replaces the years of `ctx.years` in silver/member_demographics, then
     overwrites gold/data_completeness from its configured years (both partitioned
     by year).
@@ -28,14 +29,13 @@ def run(ctx: RunContext) -> None:
     dim = ctx.settings.dimension
     records = ctx.read(RACE_ETHNICITY.in_layer("silver", dim.source_table))
     _require_valid(records, dim)
-    demographics = member_demographics(
-        ctx.spark, ctx.read(MEMBERS.in_layer("silver")), records, dim, ctx.years
-    )
+    records = records.withColumnRenamed("person_id", "member_id")
+    demographics = member_demographics(ctx.spark, ctx.read(MEMBERS), records, dim, ctx.years)
     ctx.write(MEMBER_DEMOGRAPHICS, demographics, replace_where={"year": ctx.years})
     configured = F.col("year").isin(ctx.configured_years)
     completeness = data_completeness(
         ctx.read(MEMBER_DEMOGRAPHICS).filter(configured),
-        ctx.read(ATTRIBUTION.in_layer("silver")),
+        ctx.read(MEMBER_GROUPS),
         ctx.settings.stats.min_cell_publish,
     )
     ctx.write(DATA_COMPLETENESS, completeness)
@@ -44,7 +44,7 @@ def run(ctx: RunContext) -> None:
 def _require_valid(records: DataFrame, dim: Dimension) -> None:
     """Refuse answers an unknown code or source would turn into a silent zero-probability row."""
     is_valid = (
-        F.col("member_id").isNotNull()
+        F.col("person_id").isNotNull()
         & F.col("recorded_date").isNotNull()
         & F.col("source").isin(*dim.reported_sources)
         & F.col("code").isin(*dim.codes, dim.declined_code)

@@ -29,7 +29,7 @@ PROVIDER_SHARE = 0.35
 
 
 def race_ethnicity(spark: SparkSession, members: DataFrame, plan: Plan) -> DataFrame:
-    """race_ethnicity(member_id, source, code, recorded_date) for the members.
+    """race_ethnicity(person_id, source, code, recorded_date) for the members.
 
     Args:
         spark: session.
@@ -80,7 +80,7 @@ def race_ethnicity(spark: SparkSession, members: DataFrame, plan: Plan) -> DataF
         .select("member_id", F.explode(records).alias("record"))
         .where(F.col("record").isNotNull())
         .select(
-            "member_id",
+            F.col("member_id").alias("person_id"),
             F.col("record.source").alias("source"),
             F.col("record.code").alias("code"),
             F.col("record.recorded_date").alias("recorded_date"),

@@ -19,23 +19,28 @@ def prevalent(u: Column, age: Column, table: Sequence[tuple[int, float]]) -> Col
     return u < share
 
 
-def claim(date: Column, system: str | Column, code: str | Column, pos: str | Column) -> Column:
-    """A claim event: STRUCT(date, code_system, code, place_of_service)."""
+def claim(
+    date: Column, system: str | Column, code: str | Column, pos: str | Column | None
+) -> Column:
+    """A claim event: STRUCT(date, code_system, code, place_of_service); the code system
+    says where the feed carries it (`p4e.generate.feeds`)."""
     return F.struct(
         date.alias("date"),
         _lit(system).alias("code_system"),
         _lit(code).alias("code"),
-        _lit(pos).alias("place_of_service"),
+        (F.lit(None).cast("string") if pos is None else _lit(pos)).alias("place_of_service"),
     )
 
 
-def observation(date: Column, code: str, value: Column, unit: str) -> Column:
-    """An observation event: STRUCT(date, code, value, unit)."""
+def observation(date: Column, code: str, value: Column, unit: str, status: str = "final") -> Column:
+    """An observation or lab event: STRUCT(date, code, value, unit, status); a null value
+    is a test without a result."""
     return F.struct(
         date.alias("date"),
         F.lit(code).alias("code"),
         value.cast("double").alias("value"),
         F.lit(unit).alias("unit"),
+        F.lit(status).alias("status"),
     )
 
 

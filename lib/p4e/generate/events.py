@@ -1,4 +1,4 @@
-"""Claims and observations from the event families, one row per event.
+"""Claim and observation events from the event families, one row per event.
 
 Events are generated per member-year (members x event years, first measurement
 year - 2 .. last) from hashes of (seed, member_id, year), with the compliance
@@ -57,6 +57,7 @@ def _explode(member_years: DataFrame, plan: Plan, kind: str) -> DataFrame:
             .where(family.rows)
             .select(
                 "member_id",
+                "group_id",
                 "year",
                 "birth_date",
                 "death_date",
@@ -81,10 +82,12 @@ def _explode(member_years: DataFrame, plan: Plan, kind: str) -> DataFrame:
 
 
 def claims(member_years: DataFrame, plan: Plan) -> DataFrame:
-    """claims(claim_id, member_id, service_date, code_system, code, place_of_service)."""
+    """claim_id, member_id, group_id (home), service_date, code_system, code,
+    place_of_service: one coded service each (`p4e.generate.feeds` writes them as a feed)."""
     return _explode(member_years, plan, "claims").select(
         F.col("event_id").alias("claim_id"),
         "member_id",
+        "group_id",
         F.col("event.date").alias("service_date"),
         F.col("event.code_system").alias("code_system"),
         F.col("event.code").alias("code"),
@@ -93,13 +96,14 @@ def claims(member_years: DataFrame, plan: Plan) -> DataFrame:
 
 
 def observations(member_years: DataFrame, plan: Plan) -> DataFrame:
-    """observations(observation_id, member_id, observation_date, code_system, code, value, unit)."""
+    """observation_id, member_id, observation_date, code (LOINC), value (null: no
+    result), unit, status: one clinical result each."""
     return _explode(member_years, plan, "observations").select(
         F.col("event_id").alias("observation_id"),
         "member_id",
         F.col("event.date").alias("observation_date"),
-        F.lit("LOINC").alias("code_system"),
         F.col("event.code").alias("code"),
         F.col("event.value").alias("value"),
         F.col("event.unit").alias("unit"),
+        F.col("event.status").alias("status"),
     )

@@ -13,13 +13,17 @@ in a year keeps it later:
   that day whose lowest systolic and lowest diastolic decide); otherwise no reading
   or a high last reading (exactly 140 or 90 included). An earlier reading in the
   year has the opposite status. LOINC observations or CPT II claims.
-- Diabetes (adults, prevalence by age): one E11.9/E10.9 claim a year. HbA1c for
-  diabetic member-years aged 18-75: compliant -> last test < 8.0; otherwise no test,
-  a last test in [8.0, 9.0] (many exactly 8.0) or > 9.0. LOINC 4548-4 or CPT II.
+- Diabetes (adults, prevalence by age): one E11.9/E10.9 claim a year, and two fills
+  of metformin or insulin. HbA1c for diabetic member-years aged 18-75: compliant ->
+  last test < 8.0; otherwise no test, a last test in [8.0, 9.0] (many exactly 8.0) or
+  > 9.0. LOINC 4548-4 lab results or CPT II; some member-years also have a test
+  without a result before the last one, or a cancelled test after it (neither
+  changes the last resulted test).
 - COL (46-75): FOBT/FIT in the year, or a colonoscopy before the first measurement
   year for a fixed share of members; BCS (women 50-74): a mammogram in the year;
   WCV (3-21): a well-care visit in the year.
-- Exclusions drawn independently of compliance: hospice, palliative care, frailty
+- Exclusions drawn independently of compliance: hospice (professional Q5003 or an
+  institutional hospice claim, revenue code 0651), palliative care, frailty
   with advanced illness (66+), ESRD/dialysis/transplant/pregnancy, colorectal
   cancer, colectomy, bilateral mastectomy (deaths are in members).
 - Noise: ordinary office visits.
@@ -64,6 +68,9 @@ WELL_CARE_CPT = {  # (from age): (new patient, established patient)
     18: ("99385", "99395"),
 }
 FOBT = (("CPT", "82270"), ("CPT", "82274"), ("HCPCS", "G0328"))
+# Public NDCs (DailyMed / openFDA): metformin 500 mg (Zydus), Lantus vial, Humulin N vial.
+DIABETES_NDC = ("65841080901", "00088222033", "00002831501")
+UNRESULTED, CANCELLED = 0.10, 0.05  # shares of member-years with a test
 
 
 def _blood_pressure(seed: int) -> Family:
@@ -143,7 +150,25 @@ def _hba1c(seed: int) -> Family:
     has_early = has_final & (d.year("a1c_early") < 0.5)
     early_date = F.date_sub(final_date, below(d.year("a1c_early_days"), 30, 140))
     early_value = F.when(value < 8.0, F.lit(9.6)).otherwise(F.lit(6.8))
-    claims, observations = [], []
+    pending_date = F.date_sub(final_date, below(d.year("a1c_pending_days"), 1, 20))
+    cancelled_date = F.date_add(final_date, below(d.year("a1c_cancel_days"), 1, 9))
+    none = F.lit(None).cast("double")
+    claims = [
+        F.when(in_pop, claim(day_of_year(F.col("year"), d.year(f"fill{i}")), "NDC", ndc, None))
+        for i, ndc in enumerate(
+            (pick(DIABETES_NDC, d.member("ndc")), pick(DIABETES_NDC, d.member("ndc")))
+        )
+    ]
+    observations = [
+        F.when(
+            has_final & (d.year("a1c_pending") < UNRESULTED),
+            observation(pending_date, "4548-4", none, "%", "preliminary"),
+        ),
+        F.when(
+            has_final & (d.year("a1c_cancelled") < CANCELLED),
+            observation(cancelled_date, "4548-4", none, "%", "cancelled"),
+        ),
+    ]
     for when, date, result, via_cpt2 in (
         (has_final, final_date, F.round(value, 1), d.year("a1c_final_cpt2") < VIA_CPT2),
         (has_early, early_date, early_value, d.year("a1c_early_cpt2") < VIA_CPT2),
@@ -237,8 +262,10 @@ def _exclusions(seed: int) -> Family:
     )
     has_ht = prevalent(d.member("ht"), age, HT_PREVALENCE)
     pregnant = (F.col("sex") == "F") & age.between(18, 45) & (d.year("pregnancy") < PREGNANCY)
+    institutional = d.year("hospice_institutional") < 0.5
     claims = [
-        F.when(d.year("hospice") < HOSPICE, claim(date, "HCPCS", "Q5003", "34")),
+        F.when((d.year("hospice") < HOSPICE) & ~institutional, claim(date, "HCPCS", "Q5003", "34")),
+        F.when((d.year("hospice") < HOSPICE) & institutional, claim(date, "UBREV", "0651", None)),
         F.when(d.year("palliative") < PALLIATIVE, claim(date, "ICD10CM", "Z51.5", OFFICE)),
         F.when(frail, claim(date, "ICD10CM", "R54", OFFICE)),
         F.when(

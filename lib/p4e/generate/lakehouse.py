@@ -1,4 +1,4 @@
-"""`generate_lakehouse`: write every raw input table and the planted truth to the lakehouse."""
+"""`generate_lakehouse`: write every input-layer table and the planted truth to the lakehouse."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from p4e.config import Settings
 from p4e.errors import ConfigError
-from p4e.generate import demographics, events, population, rates
+from p4e.generate import demographics, events, feeds, population, rates
 from p4e.generate.plan import make_plan
 from p4e.storage import DeltaStore, open_store
 from p4e.tables import INPUTS, TRUTH_RATES, Table
@@ -47,17 +47,22 @@ def generate_lakehouse(
     plan = make_plan(settings, members=members, seed=seed, measures=rates.MEASURES)
     targets = rates.target_rates(plan)
     probs = spark.createDataFrame(rates.event_probabilities(targets))
-    frame = population.members_frame(spark, plan).persist()
+    frame = population.members_frame(spark, plan).where(population.ever_enrolled(plan)).persist()
+    payer = settings.plan.payers[0]
     try:
         member_years = events.member_years(frame, plan, probs)
+        claims = events.claims(member_years, plan)
+        results = events.observations(member_years, plan)
         tables: dict[str, DataFrame] = {
             "provider_groups": population.provider_groups(spark, plan),
-            "members": frame,
+            "eligibility": population.eligibility(frame, plan, payer),
             "race_ethnicity": demographics.race_ethnicity(spark, frame, plan),
-            "enrollment": population.enrollment(frame, plan, settings.plan.payers[0]),
-            "attribution": population.attribution(frame, plan),
-            "claims": events.claims(member_years, plan),
-            "observations": events.observations(member_years, plan),
+            "provider_attribution": population.provider_attribution(frame, plan, payer),
+            "medical_claim": feeds.medical_claim(spark, plan, claims),
+            "pharmacy_claim": feeds.pharmacy_claim(plan, claims),
+            "lab_result": feeds.lab_result(plan, results),
+            "observation": feeds.observation(plan, results),
+            "practitioner": feeds.practitioners(spark, plan),
         }
         store = open_store(spark, settings.engine)
         counts = {}
@@ -72,8 +77,10 @@ def generate_lakehouse(
 
 
 def _write(store: DeltaStore, settings: Settings, df: DataFrame, table: Table) -> int:
-    """Cast to the table's schema, overwrite the table, and count the rows committed."""
-    typed = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in table.schema()])
+    """Cast to the table's types (the declared columns `df` has), overwrite the table, and
+    count the rows committed."""
+    fields = [f for f in table.schema() if f.name in df.columns]
+    typed = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in fields])
     path = settings.config.table_path(table.layer, table.name)
     store.write(typed, path, "overwrite")
     return store.read(path).count()

@@ -7,10 +7,9 @@ hospice). A member counts in a rate iff `is_denominator AND NOT is_excluded`.
 ones of `_common.yaml` first, then the measure's own. A result numerator met only
 through `missing_counts_as` (HBD_POOR without a test) has no numerator_date.
 
-group_id is the member's attributed group for the year; with several (which
-validation should have quarantined) the lowest group_id wins, deterministically;
-without any, UNATTRIBUTED, so the member still counts plan-wide.
-is_plan_member: an enrollment span of the plan's own payers overlaps the year.
+group_id is the member's attributed group for the year (`p4e.membership`: one per
+year from the monthly attribution); without any, UNATTRIBUTED, so the member still
+counts plan-wide. is_plan_member: a span of the plan's own payers overlaps the year.
 """
 
 from __future__ import annotations
@@ -27,10 +26,12 @@ from p4e.measures.enrollment import enrollment_gaps, is_continuously_enrolled
 from p4e.measures.events import coded_events, criterion_dates, member_date_column
 from p4e.measures.population import age_on, attributed_group
 from p4e.measures.results import representative_results
-from p4e.tables import INPUTS, MEMBER_MEASURES
+from p4e.membership import spans
+from p4e.tables import MEMBER_MEASURES
+from p4e.tables.events import EVENTS
+from p4e.tables.inputs import ELIGIBILITY
+from p4e.tables.membership import MEMBER_GROUPS, MEMBERS
 from p4e.tables.vocabulary import UNATTRIBUTED
-
-INPUT_TABLES = ("members", "enrollment", "attribution", "claims", "observations")
 
 
 def member_measures(
@@ -42,8 +43,7 @@ def member_measures(
     members: DataFrame,
     enrollment: DataFrame,
     attribution: DataFrame,
-    claims: DataFrame,
-    observations: DataFrame,
+    events: DataFrame,
 ) -> DataFrame:
     """Measure flags of every member in each measure's age/sex band for one year.
 
@@ -52,15 +52,17 @@ def member_measures(
         defs: the measure definitions.
         year: measurement year.
         payers: the plan's own payers (`plan.payers`).
-        members, enrollment, attribution, claims, observations: silver input tables
-            (`p4e.tables.INPUTS`).
+        members: silver/members.
+        enrollment: their coverage spans (`p4e.membership.spans`).
+        attribution: silver/member_groups.
+        events: silver/events.
 
     Returns:
         Rows of gold/member_measures (`p4e.tables.MEMBER_MEASURES`), one per member,
         measure and year; group_id is the attributed group (lowest group_id when
         several) or UNATTRIBUTED.
     """
-    events = coded_events(spark, defs, [year], claims=claims, observations=observations)
+    events = coded_events(spark, defs, [year], events)
     base = members.select(
         "member_id",
         "birth_date",
@@ -102,11 +104,16 @@ def member_measures(
 def run(ctx: RunContext) -> None:
     """Pipeline step: compute gold/member_measures for every year of the run.
 
-    Reads silver members, enrollment, attribution, claims and observations and
-    replaces exactly the partition of each computed year, one year after another
-    (creating the table, partitioned by year, on the first write).
+    Reads silver members, eligibility, member_groups and events and replaces exactly
+    the partition of each computed year, one year after another (creating the table,
+    partitioned by year, on the first write).
     """
-    inputs = {name: ctx.read(INPUTS[name].in_layer("silver")) for name in INPUT_TABLES}
+    inputs = {
+        "members": ctx.read(MEMBERS),
+        "enrollment": spans(ctx.read(ELIGIBILITY.in_layer("silver"))),
+        "attribution": ctx.read(MEMBER_GROUPS),
+        "events": ctx.read(EVENTS),
+    }
     defs, payers = ctx.settings.measures, ctx.settings.plan.payers
     for year in ctx.years:
         df = member_measures(ctx.spark, defs, year, payers=payers, **inputs)

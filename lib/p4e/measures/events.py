@@ -1,4 +1,4 @@
-"""Coded events (claims and observations matched to value sets) and the criteria on them.
+"""Criteria on the coded events (silver/events) and on the members' own dates.
 
 A criterion is evaluated per member for one measurement year and reduced to one
 DATE column named by its key: the latest qualifying date when the criterion is
@@ -14,61 +14,27 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from p4e.config.measures import Definitions, EventCriterion, MemberDateCriterion, Window
-from p4e.measures.codes import normalize_code, normalize_system, valueset_frame
 
 
 def coded_events(
-    spark: SparkSession,
-    definitions: Definitions,
-    years: Sequence[int],
-    *,
-    claims: DataFrame,
-    observations: DataFrame,
+    spark: SparkSession, definitions: Definitions, years: Sequence[int], events: DataFrame
 ) -> DataFrame:
-    """Claims and observations whose code is in a value set the definitions use.
+    """The events (silver/events) the criteria and result rules of `years` can read.
 
-    Only rows dated inside the union of all windows of the years are read (see
-    `in_events_span`); of those, only events inside their value set's span (see
-    `value_set_spans`) are kept, since no criterion or result rule reads the others.
-    A code in several value sets yields one row per value set.
+    Only events inside their value set's span (see `value_set_spans`) are kept.
 
     Returns:
-        Columns member_id, event_date, place_of_service, value (observations only),
-        value_set.
+        Columns member_id, event_date, place_of_service, value, value_bound, value_set.
     """
-    spans = value_set_spans(definitions, years)
-    codes = valueset_frame(spark, definitions.valuesets, set(spans)).join(
-        spark.createDataFrame(
-            [(name, *span) for name, span in spans.items()],
-            "value_set STRING, span_start DATE, span_end DATE",
-        ),
-        on="value_set",
-        how="inner",
-    )
-    unioned = claims.select(
-        "member_id",
-        F.col("service_date").alias("event_date"),
-        "code_system",
-        "code",
-        F.lpad(F.trim(F.col("place_of_service")), 2, "0").alias("place_of_service"),
-        F.lit(None).cast("double").alias("value"),
-    ).unionByName(
-        observations.select(
-            "member_id",
-            F.col("observation_date").alias("event_date"),
-            "code_system",
-            "code",
-            F.lit(None).cast("string").alias("place_of_service"),
-            "value",
-        )
+    spans = spark.createDataFrame(
+        [(name, *span) for name, span in value_set_spans(definitions, years).items()],
+        "value_set STRING, span_start DATE, span_end DATE",
     )
     return (
-        unioned.filter(in_events_span(F.col("event_date"), definitions, years))
-        .withColumn("code_system", normalize_system(F.col("code_system")))
-        .withColumn("code", normalize_code(F.col("code")))
-        .join(F.broadcast(codes), on=["code_system", "code"], how="inner")
+        events.filter(in_events_span(F.col("event_date"), definitions, years))
+        .join(F.broadcast(spans), on="value_set", how="inner")
         .filter(in_span(F.col("event_date"), F.col("span_start"), F.col("span_end")))
-        .select("member_id", "event_date", "place_of_service", "value", "value_set")
+        .select("member_id", "event_date", "place_of_service", "value", "value_bound", "value_set")
         # Every later aggregation groups by member first: one shuffle, reused by all.
         .repartition("member_id")
     )

@@ -1,17 +1,18 @@
 """Representative result readings (blood pressure, HbA1c, ...) for value-test numerators.
 
-A reading is a value range [low, high]: a numeric observation gives low = high =
-value; a coded result (CPT II) gives the range configured for its value set
-(open ends are -inf/+inf). On one date the lowest reading of a component has the
-range [min low, min high] (the highest: [max low, max high]), which bounds the
-true minimum whatever the exact values were. A test passes only when the whole
-range satisfies it: `< t` iff high < t, `<= t` iff high <= t, `> t` iff low > t,
-`>= t` iff low >= t.
+A reading is a value range [low, high]: a numeric result gives low = high =
+value, one reported as a bound ("<7.0", ">9") the open range it states (a strict
+bound as its value less or more 1e-9); a coded result (CPT II) gives the range
+configured for its value set (open ends are -inf/+inf). On one date the lowest
+reading of a component has the range [min low, min high] (the highest: [max low,
+max high]), which bounds the true minimum whatever the exact values were. A test
+passes only when the whole range satisfies it: `< t` iff high < t, `<= t` iff
+high <= t, `> t` iff low > t, `>= t` iff low >= t.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from p4e.config.measures import Definitions
@@ -22,6 +23,25 @@ SPEC_SCHEMA = (
     "range_high DOUBLE, sign DOUBLE, operator STRING, threshold DOUBLE, window_start DATE, "
     "window_end DATE, n_components INT"
 )
+
+
+STRICT = 1e-9  # "<7.0": below 7.0 by at least this
+
+
+def _numeric_range() -> tuple[Column, Column]:
+    """(low, high) of a numeric result, open on the side of its bound."""
+    bound, value = F.col("value_bound"), F.col("value")
+    low = (
+        F.when(bound.startswith("<"), F.lit(float("-inf")))
+        .when(bound == ">", value + STRICT)
+        .otherwise(value)
+    )
+    high = (
+        F.when(bound.startswith(">"), F.lit(float("inf")))
+        .when(bound == "<", value - STRICT)
+        .otherwise(value)
+    )
+    return low, high
 
 
 def representative_results(
@@ -45,15 +65,12 @@ def representative_results(
     """
     rules = definitions.result_rules()
     spec = F.broadcast(spark.createDataFrame(_spec_rows(definitions, year), SPEC_SCHEMA))
+    low, high = _numeric_range()
     readings = (
         events.join(spec, on="value_set", how="inner")
         .filter(in_span(F.col("event_date"), F.col("window_start"), F.col("window_end")))
-        .withColumn(
-            "low", F.when(F.col("is_numeric"), F.col("value")).otherwise(F.col("range_low"))
-        )
-        .withColumn(
-            "high", F.when(F.col("is_numeric"), F.col("value")).otherwise(F.col("range_high"))
-        )
+        .withColumn("low", F.when(F.col("is_numeric"), low).otherwise(F.col("range_low")))
+        .withColumn("high", F.when(F.col("is_numeric"), high).otherwise(F.col("range_high")))
         .filter(F.col("low").isNotNull() & F.col("high").isNotNull())
     )
     keys = ["member_id", "rule", "event_date", "n_components"]

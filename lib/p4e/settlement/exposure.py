@@ -1,8 +1,8 @@
 """Member months of a provider group in a year, for PMPM pools.
 
 A member month is a calendar month of the year in which a member attributed to the
-group that year (silver/attribution) has enrollment on at least one day
-(silver/enrollment spans, end inclusive), counted once however many spans cover it.
+group that year (silver/member_groups) has coverage on at least one
+day (`p4e.membership.spans`, end inclusive), counted once however many spans cover it.
 Scope 'plan' counts the plan's own spans only (`plan.payers`); 'all' every payer.
 """
 
@@ -25,8 +25,8 @@ def member_months(
     """group_id, year, member_months (BIGINT) of each group-year with a member month.
 
     Args:
-        attribution: silver/attribution (member_id, group_id, year).
-        enrollment: silver/enrollment (member_id, payer, start_date, end_date).
+        attribution: the group per member and year (member_id, group_id, year).
+        enrollment: coverage spans (member_id, payer, start_date, end_date).
         groups: provider groups to count.
         years: the years.
         scope: 'plan' or 'all'.

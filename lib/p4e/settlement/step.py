@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from p4e.config.contracts import Contract
 from p4e.context import RunContext
 from p4e.errors import ConfigError, P4eError
+from p4e.membership import spans
 from p4e.settlement.baseline import Baselines, frozen_baselines
 from p4e.settlement.decide import PanelSpec, decide
 from p4e.settlement.exposure import member_months
@@ -31,10 +32,10 @@ from p4e.tables import (
     MEMBER_MEASURES,
     SETTLEMENTS,
 )
-from p4e.tables.inputs import ATTRIBUTION, ENROLLMENT
+from p4e.tables.inputs import ELIGIBILITY
+from p4e.tables.membership import MEMBER_GROUPS
 
-SILVER_ATTRIBUTION = ATTRIBUTION.in_layer("silver")
-SILVER_ENROLLMENT = ENROLLMENT.in_layer("silver")
+SILVER_ELIGIBILITY = ELIGIBILITY.in_layer("silver")
 
 
 def select_contracts(
@@ -105,7 +106,7 @@ def run(
     for contract, contract_years in pairs:
         inputs = [MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES]
         if contract.pool.kind == "pmpm":  # member months
-            inputs += [SILVER_ATTRIBUTION, SILVER_ENROLLMENT]
+            inputs += [MEMBER_GROUPS, SILVER_ELIGIBILITY]
         versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
         for year in contract_years:
             rows = []
@@ -148,7 +149,7 @@ def _money(
     months: dict[tuple[str, str, int], int] = {}
     for scope in sorted({c.scope for c, _ in pairs if c.pool.kind == "pmpm"}):
         for r in member_months(
-            ctx.read(SILVER_ATTRIBUTION), ctx.read(SILVER_ENROLLMENT), groups, perf_years,
+            ctx.read(MEMBER_GROUPS), spans(ctx.read(SILVER_ELIGIBILITY)), groups, perf_years,
             scope, ctx.settings.plan.payers,
         ).collect():  # fmt: skip
             months[(scope, r["group_id"], r["year"])] = int(r["member_months"])

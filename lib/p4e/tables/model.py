@@ -68,12 +68,16 @@ def _split_top(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Column:
-    """One column: name, Spark SQL type, meaning; `nullable=False` for required values."""
+    """One column: name, Spark SQL type, meaning; `nullable=False` for required values.
+
+    `required=False` marks an input column a feed may leave out (it reads as nulls).
+    """
 
     name: str
     type: str
     doc: str
     nullable: bool = True
+    required: bool = True
 
     @property
     def field(self) -> T.StructField:

@@ -1,80 +1,131 @@
-"""Validation of the raw inputs into silver, with bad rows sent to `gold/quarantine`.
+"""Validation of the input layer into silver, with bad rows sent to `gold/quarantine`.
 
-For every input table: the schema is checked (a missing column or a wrong type
-stops the run, naming table and column), every row rule is evaluated, rows that
-break a rejecting rule go to quarantine with all their reasons and the original
-row as JSON, exact duplicate rows beyond the first are quarantined as
-duplicates, and the rest is written to `silver/<table>`. The identity
-`raw = silver + rejected` is checked and returned for the run log.
+For every input table: the schema is checked (a missing required column or a
+wrong type stops the run, naming table and column; a missing optional column
+reads as nulls; columns p4e does not read are ignored), every row rule is
+evaluated, rows that break a rejecting rule go to quarantine with all their
+reasons and the original row as JSON, exact duplicate rows beyond the first are
+quarantined as duplicates, and the rest is written to `silver/<table>` with the
+declared columns. Eligibility and provider_groups come first: a row of another
+table whose person eligibility does not hold, or an attribution to an
+organization provider_groups does not list, is an orphan and is rejected. The
+identity `raw = silver + rejected` is checked per table and returned for the log.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 from p4e.context import RunContext
 from p4e.errors import P4eError
+from p4e.membership.attribution import ORGANIZATION
 from p4e.tables import INPUTS, QUARANTINE, Table
-from p4e.tables.inputs import RACE_ETHNICITY
+from p4e.tables.inputs import (
+    ELIGIBILITY,
+    PERSON_TABLES,
+    PROVIDER_ATTRIBUTION,
+    PROVIDER_GROUPS,
+    RACE_ETHNICITY,
+)
 from p4e.tables.vocabulary import FLAGGED, REJECTED
-from p4e.validation.rules import Rule, table_rules
+from p4e.validation.rules import (
+    ORPHAN_GROUP,
+    ORPHAN_PERSON,
+    UNIQUE,
+    Rule,
+    orphan_rule,
+    table_rules,
+)
+
+# Parents first: eligibility and provider_groups before the tables whose rows they own.
+ORDER = (
+    "provider_groups",
+    "eligibility",
+    "practitioner",
+    "race_ethnicity",
+    "provider_attribution",
+    "medical_claim",
+    "pharmacy_claim",
+    "lab_result",
+    "observation",
+)
 
 log = logging.getLogger(__name__)
 
 
-def check_input_schema(df: DataFrame, table: str, expected: StructType) -> DataFrame:
-    """The contract's columns of `df`, in order.
+def check_input_schema(df: DataFrame, table: Table) -> DataFrame:
+    """The declared columns of `df`, in order; an optional column it lacks as nulls.
 
     Raises:
-        P4eError: a column is missing or has another type, naming table and column.
+        P4eError: a required column is missing or a column has another type, naming
+            table and column.
     """
     have = {f.name: f.dataType for f in df.schema.fields}
+    declared = {c.name: c for c in table.columns}
+    expected = table.schema()
     problems = [
-        f"column {f.name!r} is missing"
-        if f.name not in have
-        else f"column {f.name!r} is {have[f.name].simpleString()}, "
-        f"expected {f.dataType.simpleString()}"
+        f"column {f.name!r} is {have[f.name].simpleString()}, expected {f.dataType.simpleString()}"
+        if f.name in have
+        else f"column {f.name!r} is missing"
         for f in expected.fields
-        if have.get(f.name) != f.dataType
+        if (f.name in have and have[f.name] != f.dataType)
+        or (f.name not in have and declared[f.name].required)
     ]
     if problems:
-        raise P4eError(f"input table {table!r}: " + "; ".join(problems))
+        raise P4eError(f"input table {table.name!r}: " + "; ".join(problems))
     extra = sorted(set(have) - set(expected.names))
     if extra:
-        log.warning("input table %r: ignoring columns not in the data contract: %s", table, extra)
-    return df.select(*expected.names)
+        log.info("input table %r: not read by p4e: %s", table.name, extra)
+    return df.select(
+        *[
+            F.col(f.name) if f.name in have else F.lit(None).cast(f.dataType).alias(f.name)
+            for f in expected.fields
+        ]
+    )
 
 
 def split_rows(
-    df: DataFrame, table: str, rules: list[Rule], *, unique_keys: tuple[str, ...] = ()
+    df: DataFrame,
+    table: str,
+    rules: list[Rule],
+    *,
+    columns: Sequence[str] | None = None,
+    unique: tuple[tuple[str, ...], tuple[str, ...] | None] | None = None,
 ) -> tuple[DataFrame, DataFrame]:
     """Split `df` into (accepted, quarantine rows).
 
     Args:
-        df: rows with the contract's columns.
+        df: rows with the table's columns (and any helper columns the rules read).
         table: table name written into the quarantine rows.
         rules: row rules; flagging rules null their column and keep the row.
-        unique_keys: columns that must identify one row (e.g. member and year of an
-            attribution); all rows of a key held more than once with different
-            values are rejected, since no rule says which one is right.
+        columns: the table's columns (default: all of `df`); helper columns are dropped.
+        unique: (key, values): the key identifies one row; all rows of a key whose
+            `values` (None: every column) differ are rejected, since no rule says which
+            one is right. Exact duplicates are found within the key (one shuffle).
 
     Returns:
-        accepted rows (same columns), and quarantine rows (`p4e.tables.QUARANTINE`).
+        accepted rows (`columns`), and quarantine rows (`p4e.tables.QUARANTINE`).
     """
-    columns = df.columns
+    columns = list(columns or df.columns)
     reject = [r for r in rules if r.flags is None]
     flag = [r for r in rules if r.flags is not None]
-    duplicate = F.row_number().over(Window.partitionBy(*columns).orderBy(*columns)) > 1
+    row = F.struct(*columns)
     checks = [F.when(r.broken, F.lit(r.reason)) for r in reject]
-    checks.append(F.when(duplicate, F.lit("duplicate row")))
-    if unique_keys:
-        variants = F.size(F.collect_set(F.struct(*columns)).over(Window.partitionBy(*unique_keys)))
-        checks.append(F.when(variants > 1, F.lit(f"conflicting rows for {', '.join(unique_keys)}")))
+    if unique is None:
+        every = Window.partitionBy(*columns).orderBy(*columns)
+        checks.append(F.when(F.row_number().over(every) > 1, F.lit("duplicate row")))
+    else:
+        keys, values = unique
+        ordered = Window.partitionBy(*keys).orderBy(*columns)
+        checks.append(F.when(F.lag(row).over(ordered).eqNullSafe(row), F.lit("duplicate row")))
+        agreed = F.struct(*(values or columns))
+        by_key = Window.partitionBy(*keys)
+        differ = ~F.min(agreed).over(by_key).eqNullSafe(F.max(agreed).over(by_key))
+        checks.append(F.when(differ, F.lit(f"conflicting rows for {', '.join(keys)}")))
     marked = df.select(
         *columns,
         F.array_compact(F.array(*checks)).alias("_rejected"),
@@ -105,40 +156,76 @@ def split_rows(
 
 
 def input_tables(ctx: RunContext) -> list[Table]:
-    """The raw input tables, the dimension's answers under its `source_table` name."""
+    """The input tables in validation order (parents first), the dimension's answers under
+    its `source_table` name."""
     source = ctx.settings.dimension.source_table
-    return [t for t in INPUTS.values() if t is not RACE_ETHNICITY] + [
-        RACE_ETHNICITY.in_layer("raw", source)
-    ]
+    tables = {
+        name: RACE_ETHNICITY.in_layer("raw", source) if name == RACE_ETHNICITY.name else table
+        for name, table in INPUTS.items()
+    }
+    return [tables[name] for name in ORDER]
 
 
 def run(ctx: RunContext) -> dict[str, dict[str, int]]:
-    """Validate every raw input into silver and replace its rows in `gold/quarantine`.
+    """Validate every input table into silver and replace its rows in `gold/quarantine`.
 
     Returns:
         table -> {"raw", "silver", "rejected", "flagged"} row counts.
 
     Raises:
-        P4eError: a raw table is missing, has a bad schema, or the count identity fails.
+        P4eError: an input table is missing, has a bad schema, or the count identity fails.
     """
     dimension = ctx.settings.dimension
     counts: dict[str, dict[str, int]] = {}
     for table in input_tables(ctx):
-        raw = check_input_schema(ctx.read(table), table.name, table.schema())
+        kind = RACE_ETHNICITY.name if table.name == dimension.source_table else table.name
+        declared = INPUTS[kind]
+        raw = check_input_schema(ctx.read(table), declared)
         rules = table_rules(
-            RACE_ETHNICITY.name if table.name == dimension.source_table else table.name,
+            kind,
+            ctx.settings,
             answer_codes=[*dimension.codes, dimension.declined_code],
             answer_sources=list(dimension.reported_sources),
-            validation=ctx.settings.validation,
         )
-        unique = ("member_id", "year") if table.name == "attribution" else ()
-        accepted, quarantined = split_rows(raw, table.name, rules, unique_keys=unique)
+        if kind in PERSON_TABLES:
+            raw = _mark_orphans(ctx, raw, kind)
+            rules.append(orphan_rule())
+        accepted, quarantined = split_rows(
+            raw, table.name, rules, columns=declared.names, unique=UNIQUE.get(kind)
+        )
         silver = table.in_layer("silver")
         ctx.write(silver, accepted)
         ctx.write(QUARANTINE, quarantined, replace_where={"table": table.name})
         counts[table.name] = _check_counts(ctx, table, silver)
         log.info("validated %s: %s", table.name, _describe(counts[table.name]))
     return counts
+
+
+def _mark_orphans(ctx: RunContext, df: DataFrame, kind: str) -> DataFrame:
+    """`df` with ORPHAN_PERSON (and, for attribution, ORPHAN_GROUP): True where no parent."""
+    persons = (
+        ctx.read(ELIGIBILITY.in_layer("silver"))
+        .select("person_id")
+        .distinct()
+        .withColumn("_known", F.lit(True))
+    )
+    marked = df.join(persons, on="person_id", how="left").withColumn(
+        ORPHAN_PERSON, F.col("_known").isNull()
+    )
+    marked = marked.drop("_known")
+    if kind == PROVIDER_ATTRIBUTION.name:
+        column = ORGANIZATION[ctx.settings.plan.attribution_organization]
+        groups = (
+            ctx.read(PROVIDER_GROUPS.in_layer("silver"))
+            .select(F.col("group_id").alias(column), F.lit(True).alias("_known"))
+            .distinct()
+        )
+        marked = (
+            marked.join(groups, on=column, how="left")
+            .withColumn(ORPHAN_GROUP, F.col(column).isNotNull() & F.col("_known").isNull())
+            .drop("_known")
+        )
+    return marked
 
 
 def _check_counts(ctx: RunContext, raw: Table, silver: Table) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""Adapters that map other data models into p4e's input layer."""
