@@ -65,12 +65,17 @@ def test_a_new_claim_recomputes_only_its_year_and_matches_a_full_recompute(
     cfg = copy_of(nightly_twice, tmp_path)
     store = open_store(spark, load_settings(cfg).engine)
     yearly_before = {t: files_by_year(cfg.table_path("gold", t)) for t in YEARLY_GOLD[:4]}
-    claims = store.read(cfg.table_path("raw", "claims"))
-    late = claims.filter(F.year("service_date") == 2025).orderBy("claim_id").limit(1)
-    new = late.withColumn("claim_id", F.lit("NEW-1")).withColumn(
-        "service_date", F.lit(dt.date(2025, 11, 20))
+    claims = store.read(cfg.table_path("raw", "medical_claim"))
+    fobt = claims.filter((F.year("claim_start_date") == 2025) & (F.col("hcpcs_code") == "82270"))
+    late = fobt.orderBy("claim_id").limit(1)  # a FOBT counts in its own year only
+    new = late.withColumns(
+        {
+            "claim_id": F.lit("NEW-1"),
+            "claim_start_date": F.lit(dt.date(2025, 11, 20)),
+            "claim_line_start_date": F.lit(dt.date(2025, 11, 20)),
+        }
     )
-    store.write(new, cfg.table_path("raw", "claims"), "append")
+    store.write(new, cfg.table_path("raw", "medical_claim"), "append")
 
     incremental = run_steps(spark, load_settings(cfg), list(STEPS), changed_years_only=True)
     assert incremental.years_computed == [2025]
@@ -116,8 +121,7 @@ def test_config_change_or_a_manual_yearly_step_makes_every_year_changed(
 
 
 def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
-    ctx = RunContext.create(spark, load_settings(cfg))
-    rows_of = {table.name: rows for table, rows in changes.year_rows(ctx).items()}
+    rows_of = {name: r.rows_of for name, r in changes.year_rows(load_settings(cfg)).items()}
     span = range(2019, 2027)
 
     def years_reading(table: str, row: dict) -> list[int]:
@@ -129,14 +133,15 @@ def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
         return [y for y in span if read[str(y)]]
 
     d = dt.date
-    # exclusions with no start (e.g. a colectomy at any time) read every earlier claim
-    assert years_reading("claims", {"service_date": d(2016, 5, 1)}) == list(span)
-    assert years_reading("claims", {"service_date": d(2023, 5, 1)}) == list(range(2023, 2027))
-    assert years_reading("observations", {"observation_date": d(2026, 1, 2)}) == [2026]
-    assert years_reading(
-        "enrollment", {"start_date": d(2023, 7, 1), "end_date": d(2024, 6, 30)}
-    ) == [2023, 2024]
-    assert years_reading("attribution", {"year": 2024}) == [2024]
+    # exclusions with no start (e.g. a colectomy at any time) read every earlier event
+    assert years_reading("events", {"event_date": d(2016, 5, 1)}) == list(span)
+    assert years_reading("events", {"event_date": d(2023, 5, 1)}) == list(range(2023, 2027))
+    assert years_reading("events", {"event_date": d(2026, 1, 2)}) == [2026]
+    spans = {"enrollment_start_date": d(2023, 7, 1), "enrollment_end_date": d(2024, 6, 30)}
+    assert years_reading("spans", spans) == [2023, 2024]
+    still_enrolled = {"enrollment_start_date": d(2024, 7, 1), "enrollment_end_date": None}
+    assert years_reading("spans", still_enrolled) == [2024, 2025, 2026]
+    assert years_reading("member_groups", {"year": 2024}) == [2024]
     assert years_reading("race_ethnicity", {"recorded_date": d(2022, 3, 1)}) == list(
         range(2022, 2027)
     )

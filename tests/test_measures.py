@@ -265,7 +265,8 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
 
     # --- attribution ------------------------------------------------------------------------
     lake.member("unattributed", ADULT, groups=(("G1", 2022),))
-    lake.member("two_groups", ADULT, groups=(("G2", 2023), ("G1", 2023)))
+    # switched group in July: the latest attributed month decides
+    lake.member("two_groups", ADULT, groups=(("G2", 2023, range(1, 7)), ("G1", 2023, range(7, 13))))
 
     # --- WCV ----------------------------------------------------------------------------------
     for member_id, birth, rows in (

@@ -9,48 +9,59 @@ from pathlib import Path
 import pytest
 import yaml
 
-from p4e.config import load_settings
+from p4e.config import load_config, load_settings
 from p4e.config.measure_files import load_definitions
 from p4e.errors import ConfigError
 from p4e.measures.events import value_set_spans
 from test_measures_lake import Lake
 
-# The representative codes of the contract, by value set (the shipped CSVs must hold them).
+# The representative codes the shipped CSVs must hold, by value set and namespace (CPT,
+# CPT II and HCPCS share PROCEDURE). Public sources of the NDCs: DailyMed and openFDA
+# (conf/valuesets/hbd.csv and common.csv name the label of each).
+P, DX, PCS, LOINC = "PROCEDURE", "ICD10CM", "ICD10PCS", "LOINC"
 CONTRACT_CODES = {
-    "fobt": {("CPT", "82270"), ("CPT", "82274"), ("HCPCS", "G0328")},
-    "colonoscopy": {("CPT", "45378")},
-    "flexible_sigmoidoscopy": {("CPT", "45330")},
-    "ct_colonography": {("CPT", "74261"), ("CPT", "74262"), ("CPT", "74263")},
-    "fit_dna": {("CPT", "81528")},
-    "colorectal_cancer": {("ICD10CM", "C18.9"), ("ICD10CM", "C20")},
-    "total_colectomy": {("CPT", "44150")},
-    "mammography": {("CPT", "77067")},
-    "bilateral_mastectomy": {("ICD10PCS", "0HTV0ZZ"), ("ICD10CM", "Z90.13")},
-    "hypertension": {("ICD10CM", "I10")},
-    "systolic_bp": {("LOINC", "8480-6")},
-    "diastolic_bp": {("LOINC", "8462-4")},
-    "systolic_lt_130": {("CPT2", "3074F")},
-    "systolic_130_139": {("CPT2", "3075F")},
-    "systolic_ge_140": {("CPT2", "3077F")},
-    "diastolic_lt_80": {("CPT2", "3078F")},
-    "diastolic_80_89": {("CPT2", "3079F")},
-    "diastolic_ge_90": {("CPT2", "3080F")},
-    "esrd": {("ICD10CM", "N18.6")},
-    "dialysis": {("CPT", "90935")},
-    "kidney_transplant": {("ICD10CM", "Z94.0")},
-    "pregnancy": {("ICD10CM", "Z33.1")},
-    "diabetes": {("ICD10CM", "E11.9"), ("ICD10CM", "E10.9")},
-    "hba1c_test": {("LOINC", "4548-4")},
-    "hba1c_lt_7": {("CPT2", "3044F")},
-    "hba1c_7_to_7_9": {("CPT2", "3051F")},
-    "hba1c_8_to_9": {("CPT2", "3052F")},
-    "hba1c_gt_9": {("CPT2", "3046F")},
-    "well_care": {("CPT", str(c)) for c in (99382, 99383, 99384, 99385, 99392, 99393, 99394, 99395)}
-    | {("ICD10CM", c) for c in ("Z00.121", "Z00.129", "Z00.00", "Z00.01")},
-    "hospice": {("HCPCS", "Q5003")},
-    "palliative_care": {("ICD10CM", "Z51.5")},
-    "frailty": {("ICD10CM", "R54")},
-    "advanced_illness": {("ICD10CM", "G30.9"), ("ICD10CM", "C25.9")},
+    "fobt": {(P, "82270"), (P, "82274"), (P, "G0328")},
+    "colonoscopy": {(P, "45378"), (P, "G0105")},
+    "flexible_sigmoidoscopy": {(P, "45330")},
+    "ct_colonography": {(P, "74261"), (P, "74262"), (P, "74263")},
+    "fit_dna": {(P, "81528")},
+    "colorectal_cancer": {(DX, "C18*"), (DX, "C20")},
+    "total_colectomy": {(P, "44150")},
+    "mammography": {(P, "77067")},
+    "bilateral_mastectomy": {(PCS, "0HTV0ZZ"), (DX, "Z90.13")},
+    "unilateral_mastectomy": {(P, "19303")},
+    "absence_of_right_breast": {(DX, "Z90.11")},
+    "absence_of_left_breast": {(DX, "Z90.12")},
+    "hypertension": {(DX, "I10")},
+    "outpatient": {(P, "99213")},
+    "systolic_bp": {(LOINC, "8480-6")},
+    "diastolic_bp": {(LOINC, "8462-4")},
+    "systolic_lt_130": {(P, "3074F")},
+    "systolic_130_139": {(P, "3075F")},
+    "systolic_ge_140": {(P, "3077F")},
+    "diastolic_lt_80": {(P, "3078F")},
+    "diastolic_80_89": {(P, "3079F")},
+    "diastolic_ge_90": {(P, "3080F")},
+    "esrd": {(DX, "N18.6")},
+    "dialysis": {(P, "90935")},
+    "kidney_transplant": {(DX, "Z94.0")},
+    "pregnancy": {(DX, "Z33.1")},
+    "diabetes": {(DX, "E11*"), (DX, "E10*")},
+    "diabetes_medications": {("NDC", "00088222033"), ("NDC", "65841080901")},
+    "hba1c_test": {(LOINC, "4548-4")},
+    "hba1c_procedure": {(P, "83036")},
+    "gmi": {(LOINC, "97506-0")},
+    "hba1c_lt_7": {(P, "3044F")},
+    "hba1c_7_to_7_9": {(P, "3051F")},
+    "hba1c_8_to_9": {(P, "3052F")},
+    "hba1c_gt_9": {(P, "3046F")},
+    "well_care": {(P, str(c)) for c in (99382, 99383, 99384, 99385, 99392, 99393, 99394, 99395)}
+    | {(DX, c) for c in ("Z00.121", "Z00.129", "Z00.00", "Z00.01")},
+    "hospice": {(P, "Q5003"), (P, "Q5001"), ("UBREV", "0651")},
+    "palliative_care": {(DX, "Z51.5")},
+    "frailty": {(DX, "R54")},
+    "advanced_illness": {(DX, "G30.9"), (DX, "C25.9"), (DX, "F03.90")},
+    "dementia_medications": {("NDC", "62856024630")},
 }
 
 
@@ -62,11 +73,14 @@ def conf(base_config, tmp_path: Path) -> Path:
     return tmp_path
 
 
+CODES = load_settings(load_config()).codes
+
+
 def _load(conf: Path):
     return load_definitions(
         conf / "measures",
         conf / "valuesets",
-        code_systems=("CPT", "CPT2", "HCPCS", "ICD10CM", "ICD10PCS", "LOINC"),
+        codes=CODES,
         member_dates=("birth_date", "death_date"),
     )
 
@@ -170,9 +184,27 @@ def test_invalid_measure_names_file_and_field(conf, measure, edit, message):
 
 def test_invalid_valueset_names_file_and_line(conf):
     path = conf / "valuesets" / "wcv.csv"
-    path.write_text(path.read_text() + "well_care,SNOMED,123,not a known code system\n")
-    with pytest.raises(ConfigError, match=r"wcv.csv line 14: code_system 'SNOMED'"):
+    path.write_text(path.read_text() + "well_care,READ2,123,not a known code system\n")
+    with pytest.raises(ConfigError, match=r"wcv.csv line 14: code_system 'READ2' is not a spell"):
         _load(conf)
+    path.write_text(path.read_text().replace("READ2,123", "ICD10CM,Z0*0"))
+    with pytest.raises(ConfigError, match=r"wcv.csv line 14: '\*' may only end a code"):
+        _load(conf)
+
+
+def test_licensed_code_system_names_are_spellings_of_the_namespaces(conf):
+    """An NCQA value-set file names its code systems its own way: they resolve."""
+    path = conf / "valuesets" / "licensed.csv"
+    path.write_text(
+        "value_set,code_system,code,description\n"
+        "well_care,CPT-CAT-II,9999F,made up\n"
+        "well_care,SNOMED CT US Edition,410620009,well child visit\n"
+        "hospice,UBREV,0655,hospice inpatient respite\n"
+        "well_care,ICD-10-CM,z00.129,lower case and a dot\n"
+    )
+    rows = set(_load(conf).valuesets.rows)
+    assert {("well_care", "PROCEDURE", "9999F"), ("well_care", "SNOMEDCT", "410620009"),
+            ("hospice", "UBREV", "0655"), ("well_care", "ICD10CM", "z00.129")} <= rows  # fmt: skip
 
 
 FLU = """

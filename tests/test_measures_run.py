@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import p4e.events
+import p4e.membership
 from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.measures import run
@@ -26,8 +28,13 @@ def _lake() -> Lake:
 
 
 def _write_silver(ctx: RunContext, lake: Lake) -> None:
+    """The inputs as validated (silver), then the membership and events steps (in a run
+    of their own, reading the silver just written)."""
+    ctx = RunContext.create(ctx.spark, ctx.settings, "silver")
     for name, df in lake.frames(ctx.spark).items():
         ctx.store.write(df, ctx.path(INPUTS[name].in_layer("silver")), "overwrite")
+    p4e.membership.run(ctx)
+    p4e.events.run(ctx)
 
 
 def _gold(ctx: RunContext, version: int | None = None) -> set[tuple]:

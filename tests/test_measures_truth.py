@@ -30,14 +30,13 @@ from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.generate import generate_lakehouse, population, rates
 from p4e.generate.plan import make_plan
-from p4e.measures import run
-from p4e.tables import INPUTS, MEMBER_MEASURES, TRUTH_RATES
+from p4e.pipeline import run_steps
+from p4e.tables import MEMBER_MEASURES, TRUTH_RATES
 from p4e.tables.vocabulary import UNATTRIBUTED
 
 MEMBERS, SEED, YEARS = 5000, 11, [2024, 2025]
 TOLERANCE_SE = 4.0
 MIN_CELL = 30
-MEASURE_INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
 MIN_CORRELATION = 0.5
 
 
@@ -47,11 +46,8 @@ def measured(spark, base_config, tmp_path_factory) -> tuple[RunContext, DataFram
     lake = tmp_path_factory.mktemp("truth") / "lakehouse"
     settings = load_settings(base_config.with_overrides(lakehouse=str(lake), years=YEARS))
     generate_lakehouse(spark, settings, members=MEMBERS, seed=SEED)
+    run_steps(spark, settings, ["validate", "membership", "events", "measures"])
     ctx = RunContext.create(spark, settings)
-    for name in MEASURE_INPUTS:
-        table = INPUTS[name]
-        ctx.store.write(ctx.read(table), ctx.path(table.in_layer("silver")), "overwrite")
-    run(ctx)
     plan = make_plan(settings, members=MEMBERS, seed=SEED, measures=rates.MEASURES)
     hidden = population.members_frame(spark, plan).select(
         "member_id", F.col("group_id").alias("home_group"), "category"

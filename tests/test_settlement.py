@@ -34,7 +34,9 @@ from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 import p4e.demographics
+import p4e.events
 import p4e.measures
+import p4e.membership
 import p4e.stats
 from conftest import comparable
 from p4e.config import load_settings
@@ -45,6 +47,7 @@ from p4e.settlement import format_table
 from p4e.settlement import run as settle
 from p4e.settlement.baseline import run as baseline_step
 from p4e.tables import CONTRACT_BASELINES, INPUTS, JOB_RUNS, SETTLEMENTS
+from test_measures_lake import Lake
 
 D = Decimal
 YEARS = (2021, 2022, 2023)
@@ -104,14 +107,13 @@ CONTRACTS = {
 }  # fmt: skip
 
 
-def lakehouse_rows() -> dict[str, list[tuple]]:
-    t: dict[str, list[tuple]] = {k: [] for k in INPUTS if k != "provider_groups"}
+def lakehouse() -> Lake:
+    lake = Lake()
 
-    def member(mid, group, birth, code, source="self_reported", spans=((*SPAN, "plan"),)):
-        t["members"].append((mid, birth, "F", "Ann", "Smith", "02139", None, None))
-        t["race_ethnicity"].append((mid, source, code, date(2020, 1, 1)))
-        t["enrollment"] += [(mid, payer, start, end) for start, end, payer in spans]
-        t["attribution"] += [(mid, group, y) for y in YEARS]
+    def member(mid, group, birth, code, source="self_reported", spans=(SPAN,), payer="plan"):
+        lake.member(mid, birth, sex="F", spans=spans, payer=payer,
+                    groups=tuple((group, y) for y in YEARS))  # fmt: skip
+        lake.answer(mid, source, code, date(2020, 1, 1))
 
     for group, rates in RATES.items():
         for sub in SUBGROUPS:
@@ -122,16 +124,15 @@ def lakehouse_rows() -> dict[str, list[tuple]]:
                 member(mid, group, date(2010, 6, 1), sub, source)
                 for year, count in zip(YEARS, rates[sub], strict=True):
                     if i < count:
-                        t["claims"].append((f"c{len(t['claims'])}", mid, date(year, 6, 15),
-                                            "CPT", "99392", "11"))  # fmt: skip
+                        lake.claim(mid, date(year, 6, 15), "CPT", "99392")
     for i in range(20):  # GG: 20 adults, the whole COL population (none screened)
         member(f"GG-adult-{i:02d}", "GG", date(1973, 1, 1), SUBGROUPS[i % 2])
     for i in range(5):  # GD: 5 adults enrolled Mar 10 - Aug 20 2023 -> 6 member months each
         member(f"GD-part-{i}", "GD", date(1993, 1, 1), "white",
-               spans=((date(2023, 3, 10), date(2023, 8, 20), "plan"),))  # fmt: skip
+               spans=((date(2023, 3, 10), date(2023, 8, 20)),))  # fmt: skip
     # GD: one adult covered only by another payer: no plan member months
-    member("GD-other", "GD", date(1993, 1, 1), "white", spans=((*SPAN, "medicare"),))
-    return t
+    member("GD-other", "GD", date(1993, 1, 1), "white", payer="medicare")
+    return lake
 
 
 @dataclass(frozen=True)
@@ -162,10 +163,9 @@ def settled(spark, base_config, tmp_path_factory):
         stats={**base_config["stats"], "replicates": 200},
     )
     ctx = RunContext.create(spark, load_settings(cfg), "test")
-    for name, rows in lakehouse_rows().items():
-        table = INPUTS[name]
-        ctx.write(table.in_layer("silver"), spark.createDataFrame(rows, table.schema()))
-    for step in (p4e.demographics, p4e.measures, p4e.stats):
+    for name, df in lakehouse().frames(spark).items():
+        ctx.write(INPUTS[name].in_layer("silver"), df)
+    for step in (p4e.membership, p4e.events, p4e.demographics, p4e.measures, p4e.stats):
         step.run(ctx)
     written = settle(ctx)
     rows = ctx.read(SETTLEMENTS).collect()

@@ -25,15 +25,17 @@ import importlib.metadata
 import importlib.resources
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from importlib.resources.abc import Traversable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from p4e.config import Settings
 from p4e.context import RunContext
 from p4e.measures.events import in_events_span
-from p4e.tables import JOB_RUNS
+from p4e.tables import JOB_RUNS, Table
 from p4e.tables.events import EVENTS
 from p4e.tables.inputs import ELIGIBILITY, RACE_ETHNICITY
 from p4e.tables.membership import MEMBER_GROUPS, MEMBERS
@@ -90,27 +92,36 @@ def _package_files(folder: Traversable, prefix: str) -> Iterator[tuple[str, byte
 SPAN_COLUMNS = ("person_id", "payer", "enrollment_start_date", "enrollment_end_date")
 
 
-def year_rows(ctx: RunContext) -> dict[str, tuple[DataFrame, YearRows]]:
-    """Input name -> (silver rows, the condition selecting the rows year y reads; None: all)."""
-    definitions = ctx.settings.measures
-    answers = RACE_ETHNICITY.in_layer("silver", ctx.settings.dimension.source_table)
+@dataclass(frozen=True)
+class Reading:
+    """A silver table's rows as the years read them: its columns that count (None: all),
+    and the condition selecting the rows year y reads (None: all rows)."""
+
+    table: Table
+    columns: tuple[str, ...] | None
+    rows_of: YearRows
+
+
+def year_rows(settings: Settings) -> dict[str, Reading]:
+    """Input name -> how each year reads it."""
+    definitions = settings.measures
+    answers = RACE_ETHNICITY.in_layer("silver", settings.dimension.source_table)
     return {
-        MEMBERS.name: (ctx.read(MEMBERS), lambda y: None),
-        "spans": (
-            ctx.read(ELIGIBILITY.in_layer("silver")).select(*SPAN_COLUMNS),
+        MEMBERS.name: Reading(MEMBERS, None, lambda y: None),
+        "spans": Reading(
+            ELIGIBILITY.in_layer("silver"),
+            SPAN_COLUMNS,
             lambda y: (
                 (F.col("enrollment_start_date") <= F.lit(date(y, 12, 31)))
                 & F.coalesce(F.col("enrollment_end_date") >= F.lit(date(y, 1, 1)), F.lit(True))
             ),
         ),
-        answers.name: (
-            ctx.read(answers),
-            lambda y: F.col("recorded_date") <= F.lit(date(y, 12, 31)),
+        answers.name: Reading(
+            answers, None, lambda y: F.col("recorded_date") <= F.lit(date(y, 12, 31))
         ),
-        MEMBER_GROUPS.name: (ctx.read(MEMBER_GROUPS), lambda y: F.col("year") == y),
-        EVENTS.name: (
-            ctx.read(EVENTS),
-            lambda y: in_events_span(F.col("event_date"), definitions, [y]),
+        MEMBER_GROUPS.name: Reading(MEMBER_GROUPS, None, lambda y: F.col("year") == y),
+        EVENTS.name: Reading(
+            EVENTS, None, lambda y: in_events_span(F.col("event_date"), definitions, [y])
         ),
     }
 
@@ -153,8 +164,10 @@ def fingerprints(ctx: RunContext, years: Sequence[int]) -> dict[str, str]:
     config = ctx.cfg.digest(without=NOT_RESULTS, without_paths=SETTLEMENT_ONLY)
     code = code_digest()
     found = {f"{y}/config": config for y in years} | {f"{y}/code": code for y in years}
-    for name, (df, rows_of) in year_rows(ctx).items():
-        for y, digest in table_fingerprints(df, rows_of, years).items():
+    for name, reading in year_rows(ctx.settings).items():
+        df = ctx.read(reading.table)
+        df = df.select(*reading.columns) if reading.columns else df
+        for y, digest in table_fingerprints(df, reading.rows_of, years).items():
             found[f"{y}/{name}"] = digest
     return found
 

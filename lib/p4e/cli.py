@@ -1,4 +1,4 @@
-"""The `p4e` command: generate a lakehouse, run pipeline steps, run the demo."""
+"""The `p4e` command: generate or import a lakehouse, run pipeline steps, run the demo."""
 
 from __future__ import annotations
 
@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--members", type=_positive, help="number of members (default: config)")
     generate.add_argument("--seed", type=int, help="random seed (default: config)")
+
+    imports = commands.add_parser(
+        "import", parents=[common], help="map another data model into the input layer (raw/)"
+    )
+    imports.add_argument("model", choices=["omop"], help="source data model (OMOP CDM v5.4)")
+    imports.add_argument(
+        "--source", required=True, help="folder of the extract's tables (CSV or Parquet)"
+    )
+    imports.add_argument("--payer", help="payer of the spans (default: the plan's first payer)")
 
     run = commands.add_parser("run", parents=[common], help="run one pipeline step, or 'nightly'")
     run.add_argument("step", choices=[*STEPS, "nightly"], help="step to run")
@@ -101,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(cfg)
         commands = {
             "generate": _generate,
+            "import": _import,
             "run": _run,
             "report": _report,
             "baseline": _baseline,
@@ -134,6 +144,13 @@ def _generate_with(
         settings.config.lakehouse,
         ", ".join(f"{t}={n}" for t, n in counts.items()),
     )
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from p4e.imports.omop import import_omop
+
+    import_omop(build_session(settings.spark), settings, args.source, payer=args.payer)
+    return 0
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

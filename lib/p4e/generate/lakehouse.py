@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from p4e.config import Settings
 from p4e.errors import ConfigError
 from p4e.generate import demographics, events, feeds, population, rates
 from p4e.generate.plan import make_plan
-from p4e.storage import DeltaStore, open_store
-from p4e.tables import INPUTS, TRUTH_RATES, Table
+from p4e.imports.landing import land
+from p4e.storage import open_store
+from p4e.tables import INPUTS, TRUTH_RATES
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +67,10 @@ def generate_lakehouse(
         store = open_store(spark, settings.engine)
         counts = {}
         for name, df in tables.items():
-            counts[name] = _write(store, settings, df, INPUTS[name])
+            counts[name] = land(store, settings, INPUTS[name], df)
             log.info("generated raw/%s: %d rows", name, counts[name])
         truth = spark.createDataFrame(rates.truth_rates(plan, targets))
-        counts[TRUTH_RATES.name] = _write(store, settings, truth, TRUTH_RATES)
+        counts[TRUTH_RATES.name] = land(store, settings, TRUTH_RATES, truth)
     finally:
         frame.unpersist()
     return counts
-
-
-def _write(store: DeltaStore, settings: Settings, df: DataFrame, table: Table) -> int:
-    """Cast to the table's types (the declared columns `df` has), overwrite the table, and
-    count the rows committed."""
-    fields = [f for f in table.schema() if f.name in df.columns]
-    typed = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in fields])
-    path = settings.config.table_path(table.layer, table.name)
-    store.write(typed, path, "overwrite")
-    return store.read(path).count()

@@ -66,10 +66,13 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from p4e.config import Settings
 from p4e.errors import P4eError
-from p4e.tables import model
+from p4e.imports.landing import land
+from p4e.storage import open_store
 from p4e.tables.inputs import INPUTS
-from p4e.tables.model import Table, columns
+from p4e.tables.model import Table
+from p4e.tables.omop import OMOP, REQUIRED_TABLES
 
 LOG = logging.getLogger(__name__)
 
@@ -100,146 +103,6 @@ VISITS: dict[int, tuple[str, str | None, str | None]] = {
     581477: ("professional", None, "11"),  # office visit
 }
 VITAL_SIGNS = ("LOINC", "Clinical Observation")  # vocabulary_id, concept_class_id
-
-
-def _optional(name: str, kind: str, doc: str) -> model.Column:
-    """A column OMOP lets an extract leave out (read as nulls when absent)."""
-    return model.Column(name, kind, doc, required=False)
-
-
-def _omop(name: str, grain: str, *specs: tuple[str, str, str] | model.Column) -> Table:
-    """An OMOP table's declaration: the columns the import reads."""
-    return Table(
-        "omop", name, grain, f"OMOP CDM v5.4 {name} (the columns the import reads)", columns(*specs)
-    )
-
-
-OMOP: dict[str, Table] = {
-    t.name: t
-    for t in (
-        _omop(
-            "person",
-            "one row per person",
-            ("person_id", "BIGINT", "the person"),
-            ("gender_concept_id", "BIGINT", "gender concept"),
-            ("year_of_birth", "INT", "year of birth"),
-            _optional("month_of_birth", "INT", "month of birth"),
-            _optional("day_of_birth", "INT", "day of birth"),
-            _optional("birth_datetime", "TIMESTAMP", "date and time of birth"),
-            ("race_concept_id", "BIGINT", "race concept"),
-            ("ethnicity_concept_id", "BIGINT", "ethnicity concept"),
-            _optional("location_id", "BIGINT", "the person's location"),
-            _optional("care_site_id", "BIGINT", "the person's primary care site"),
-        ),
-        _omop(
-            "observation_period",
-            "one row per span the person's events are recorded",
-            ("observation_period_id", "BIGINT", "the span"),
-            ("person_id", "BIGINT", "the person"),
-            ("observation_period_start_date", "DATE", "first day"),
-            ("observation_period_end_date", "DATE", "last day"),
-        ),
-        _omop(
-            "visit_occurrence",
-            "one row per visit",
-            ("visit_occurrence_id", "BIGINT", "the visit"),
-            ("person_id", "BIGINT", "the person"),
-            ("visit_concept_id", "BIGINT", "kind of visit (9201 inpatient, 9202 outpatient, ...)"),
-            _optional("provider_id", "BIGINT", "provider of the visit"),
-        ),
-        _omop(
-            "condition_occurrence",
-            "one row per recorded condition",
-            ("condition_occurrence_id", "BIGINT", "the record"),
-            ("person_id", "BIGINT", "the person"),
-            ("condition_concept_id", "BIGINT", "standard concept"),
-            ("condition_start_date", "DATE", "date recorded"),
-            _optional("provider_id", "BIGINT", "provider who recorded it"),
-            _optional("visit_occurrence_id", "BIGINT", "visit it was recorded at"),
-            _optional("condition_source_concept_id", "BIGINT", "source concept (e.g. ICD10CM)"),
-        ),
-        _omop(
-            "procedure_occurrence",
-            "one row per procedure",
-            ("procedure_occurrence_id", "BIGINT", "the record"),
-            ("person_id", "BIGINT", "the person"),
-            ("procedure_concept_id", "BIGINT", "standard concept"),
-            ("procedure_date", "DATE", "date performed"),
-            _optional("provider_id", "BIGINT", "provider who performed it"),
-            _optional("visit_occurrence_id", "BIGINT", "visit it was performed at"),
-            _optional("procedure_source_concept_id", "BIGINT", "source concept (e.g. CPT4)"),
-            _optional("modifier_source_value", "STRING", "procedure modifier as recorded"),
-        ),
-        _omop(
-            "drug_exposure",
-            "one row per drug exposure",
-            ("drug_exposure_id", "BIGINT", "the record"),
-            ("person_id", "BIGINT", "the person"),
-            ("drug_concept_id", "BIGINT", "standard concept (RxNorm)"),
-            ("drug_exposure_start_date", "DATE", "start (dispensing) date"),
-            _optional("days_supply", "INT", "days of supply"),
-            _optional("drug_source_concept_id", "BIGINT", "source concept (e.g. NDC)"),
-        ),
-        _omop(
-            "measurement",
-            "one row per measurement",
-            ("measurement_id", "BIGINT", "the record"),
-            ("person_id", "BIGINT", "the person"),
-            ("measurement_concept_id", "BIGINT", "standard concept (LOINC)"),
-            ("measurement_date", "DATE", "date measured"),
-            _optional("measurement_datetime", "TIMESTAMP", "date and time measured"),
-            _optional("value_as_number", "DOUBLE", "numeric result"),
-            _optional("value_source_value", "STRING", "result as recorded"),
-            _optional("visit_occurrence_id", "BIGINT", "visit it was measured at"),
-            _optional("measurement_source_concept_id", "BIGINT", "source concept"),
-        ),
-        _omop(
-            "concept",
-            "one row per concept",
-            ("concept_id", "BIGINT", "the concept"),
-            ("concept_name", "STRING", "name"),
-            ("vocabulary_id", "STRING", "vocabulary (ICD10CM, CPT4, LOINC, NDC, ...)"),
-            ("concept_class_id", "STRING", "class within the vocabulary"),
-            ("concept_code", "STRING", "the code in its vocabulary"),
-        ),
-        _omop(
-            "death",
-            "one row per deceased person",
-            ("person_id", "BIGINT", "the person"),
-            ("death_date", "DATE", "date of death"),
-        ),
-        _omop(
-            "location",
-            "one row per address",
-            ("location_id", "BIGINT", "the location"),
-            _optional("zip", "STRING", "ZIP code"),
-        ),
-        _omop(
-            "care_site",
-            "one row per care site",
-            ("care_site_id", "BIGINT", "the care site"),
-            _optional("care_site_name", "STRING", "name"),
-        ),
-        _omop(
-            "provider",
-            "one row per provider",
-            ("provider_id", "BIGINT", "the provider"),
-            _optional("npi", "STRING", "NPI"),
-            _optional("specialty_concept_id", "BIGINT", "specialty concept"),
-            _optional("specialty_source_value", "STRING", "specialty as recorded"),
-        ),
-    )
-}
-REQUIRED_TABLES = (
-    "person",
-    "observation_period",
-    "visit_occurrence",
-    "condition_occurrence",
-    "procedure_occurrence",
-    "drug_exposure",
-    "measurement",
-    "concept",
-)
 
 
 def read_omop(spark: SparkSession, source: str) -> dict[str, DataFrame]:
@@ -716,3 +579,24 @@ def _practitioner(provider: DataFrame | None, concept: DataFrame) -> DataFrame:
         .distinct()
     )
     return _as_input(named, "practitioner", {"npi": F.col("npi"), "specialty": F.col("specialty")})
+
+
+def import_omop(
+    spark: SparkSession, settings: Settings, source: str, *, payer: str | None = None
+) -> dict[str, int]:
+    """Map the OMOP extract in `source` into the input layer and land it under raw/.
+
+    Args:
+        spark: the session.
+        settings: the run's settings (lakehouse, storage engine, the plan's payers).
+        source: the OMOP folder (`read_omop`).
+        payer: payer of the eligibility spans and attribution (default: the plan's first).
+
+    Returns:
+        Rows landed per input table.
+    """
+    tables = omop_to_input_layer(read_omop(spark, source), payer=payer or settings.plan.payers[0])
+    store = open_store(spark, settings.engine)
+    counts = {name: land(store, settings, INPUTS[name], df) for name, df in tables.items()}
+    LOG.info("imported OMOP %s: %s", source, ", ".join(f"{t}={n}" for t, n in counts.items()))
+    return counts

@@ -17,17 +17,12 @@ writes these tables and, beside them, its planted truth (`raw/truth_rates`).
 
 from __future__ import annotations
 
-from p4e.tables.model import Column, Table, columns
+from p4e.tables.model import Column, Table, columns, optional
 
 PERSON = Column("person_id", "STRING", "the person (Tuva `person_id`; p4e's member_id)")
 DIAGNOSIS_SLOTS, PROCEDURE_SLOTS, MODIFIER_SLOTS = 25, 25, 5
 # The person's dates a measure's `member_date` criterion may test (from eligibility).
 PERSON_DATES = ("birth_date", "death_date")
-
-
-def optional(name: str, kind: str, doc: str) -> Column:
-    """A column a feed may leave out."""
-    return Column(name, kind, doc, required=False)
 
 
 def slots(prefix: str, n: int, kind: str, doc: str) -> tuple[Column, ...]:

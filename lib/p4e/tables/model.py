@@ -172,3 +172,8 @@ class Table:
 def columns(*specs: tuple[str, str, str] | Column) -> tuple[Column, ...]:
     """Columns from (name, type, doc) triples (or ready Column values)."""
     return tuple(s if isinstance(s, Column) else Column(*s) for s in specs)
+
+
+def optional(name: str, kind: str, doc: str) -> Column:
+    """A column an input may leave out (it reads as nulls)."""
+    return Column(name, kind, doc, required=False)
