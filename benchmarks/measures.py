@@ -1,9 +1,9 @@
 """Benchmark of the measure step: time `p4e.measures.run` on generated lakehouses.
 
 For each member count: generate a lakehouse (`p4e.generate.generate_lakehouse`),
-copy raw inputs to silver (the measure step reads silver; validation is not
-timed here), then time the measure step over every configured year, writing
-gold/member_measures. Prints the times and the growth ratio between sizes.
+run the steps before it (validate, membership, events: not timed here), then time
+the measure step over every configured year, writing gold/member_measures. Prints
+the times and the growth ratio between sizes.
 
     .venv/bin/python benchmarks/measures.py --members 100000,1000000
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from p4e.config import load_config, load_settings
 from p4e.session import build_session
 
-MEASURE_INPUTS = ("members", "enrollment", "attribution", "claims", "observations")
+BEFORE = ["validate", "membership", "events"]  # the steps the measure step reads from
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     from p4e.context import RunContext
     from p4e.generate import generate_lakehouse
     from p4e.measures import run
-    from p4e.tables import INPUTS, MEMBER_MEASURES
+    from p4e.pipeline import run_steps
+    from p4e.tables import MEMBER_MEASURES
 
     timings: list[tuple[int, float, int]] = []
     for n in sizes:
@@ -50,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = RunContext.create(spark, settings, run_id=f"bench-measures-{n}")
         started = time.perf_counter()
         generate_lakehouse(spark, settings, members=n, seed=args.seed)
-        for name in MEASURE_INPUTS:
-            table = INPUTS[name]
-            ctx.store.write(ctx.read(table), ctx.path(table.in_layer("silver")), "overwrite")
+        run_steps(spark, settings, BEFORE, run_id=f"bench-inputs-{n}")
         prepared = time.perf_counter() - started
         started = time.perf_counter()
         run(ctx)

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         lakehouse = workdir / f"m{n}-s{args.seed}"
         settings = load_settings(base.with_overrides(lakehouse=str(lakehouse)))
         generated = None
-        if not (lakehouse / "raw" / "members" / "_delta_log").exists():
+        if not (lakehouse / "raw" / "eligibility" / "_delta_log").exists():
             started = time.perf_counter()
             generate_lakehouse(spark, settings, members=n, seed=args.seed)
             generated = round(time.perf_counter() - started, 1)
@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row), flush=True)
 
     print()
-    columns = ["validate", "changes", *list(STEPS)[1:]]
+    steps = list(STEPS)
+    after = steps.index("events") + 1  # the nightly fingerprints the years after the events step
+    columns = [*steps[:after], "changes", *steps[after:]]
     header = ["members", *columns, "nightly", "driver MiB", "workers MiB", "slowest"]
     print(" | ".join(f"{h:>12}" for h in header))
     for r in rows:

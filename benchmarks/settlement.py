@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     lakehouse = workdir / f"m{args.members}-s{args.seed}"
     settings = load_settings(load_config().with_overrides(lakehouse=str(lakehouse)))
     spark = build_session(settings.spark, {"spark.driver.memory": args.driver_memory})
-    if not (lakehouse / "raw" / "members" / "_delta_log").exists():
+    if not (lakehouse / "raw" / "eligibility" / "_delta_log").exists():
         generate_lakehouse(spark, settings, members=args.members, seed=args.seed)
     started = time.perf_counter()
     record = run_steps(spark, settings, list(STEPS), run_id=f"settle-{args.members}")

@@ -59,8 +59,7 @@ def lab_events(labs: DataFrame, codes: CodeSystems, not_performed: Sequence[str]
         namespace.alias("namespace"),
         code.alias("code"),
         "encounter_id",
-        result_value(F.col("result")).alias("value"),
-        result_bound(F.col("result")).alias("value_bound"),
+        *_result(),
         status.alias("result_status"),
     )
 
@@ -75,6 +74,11 @@ def observation_events(observations: DataFrame, codes: CodeSystems) -> DataFrame
         namespace.alias("namespace"),
         code.alias("code"),
         "encounter_id",
-        result_value(F.col("result")).alias("value"),
-        result_bound(F.col("result")).alias("value_bound"),
+        *_result(),
     )
+
+
+def _result() -> list[Column]:
+    """value and value_bound of the text `result`."""
+    result = F.col("result")
+    return [result_value(result).alias("value"), result_bound(result).alias("value_bound")]

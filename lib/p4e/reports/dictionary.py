@@ -1,9 +1,11 @@
-"""The data dictionary: every output table column by column, as written and as declared.
+"""The data dictionary: the input contract, and every output table column by column.
 
-`render_dictionary` takes the schemas and partition columns of the tables as
-written (read from their Delta logs), so types and partitioning cannot drift, and
-the meaning of each column from its declaration in `p4e.tables`; a column written
-but not declared raises `UndocumentedColumns`.
+The input layer is rendered from its declarations (`p4e.tables.inputs`: the Tuva
+columns p4e reads, required or optional). For the tables p4e writes,
+`render_dictionary` takes the schemas and partition columns as written (read from
+their Delta logs), so types and partitioning cannot drift, and the meaning of each
+column from its declaration in `p4e.tables`; a column written but not declared
+raises `UndocumentedColumns`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from p4e.errors import P4eError
-from p4e.tables import OUTPUTS
+from p4e.tables import INPUTS, OUTPUTS
+from p4e.tables.model import Table
 
 TABLES = {table.key: table for table in OUTPUTS}
 
@@ -55,6 +58,9 @@ def render_dictionary(
         "deltalake.DeltaTable('<lakehouse>/gold/subgroup_rates').to_pandas(",
         "    filters=[('year', '=', 2025)])",
         "```",
+        *_inputs(list(INPUTS.values())),
+        "",
+        "# Output tables",
     ]
     for name in sorted(schemas, key=list(TABLES).index):
         columns, partitions = schemas[name]
@@ -75,3 +81,35 @@ def render_dictionary(
             for c, kind in columns
         ]
     return "\n".join(lines) + "\n"
+
+
+def _inputs(tables: Sequence[Table]) -> list[str]:
+    """The input contract, table by table: the Tuva Project Input Layer columns p4e reads."""
+    lines = [
+        "",
+        "# Input tables",
+        "",
+        "The Tuva Project Input Layer (`tuva-health/tuva` v0.18.0, `models/input_layer/`), under",
+        "`<lakehouse>/raw/<table>` unless `inputs` in p4e.yaml names a catalog table or a",
+        "Parquet folder. Only the columns below are read; other Tuva columns may be present.",
+        "An optional column may be absent (it reads as nulls). `race_ethnicity` and",
+        "`provider_groups` are p4e's extensions.",
+    ]
+    for table in tables:
+        lines += [
+            "",
+            f"## raw/{table.name}",
+            "",
+            table.purpose,
+            "",
+            f"Grain: {table.grain}.",
+            "",
+            "| column | type | | meaning |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{c.name}` | {c.type} | {'required' if c.required else 'optional'} | "
+            f"{c.doc.replace('|', '&#124;')} |"
+            for c in table.columns
+        ]
+    return lines
