@@ -124,8 +124,8 @@ def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
     rows_of = {name: r.rows_of for name, r in changes.year_rows(load_settings(cfg)).items()}
     span = range(2019, 2027)
 
-    def years_reading(table: str, row: dict) -> list[int]:
-        df = spark.createDataFrame([row])
+    def years_reading(table: str, row: dict, schema: str | None = None) -> list[int]:
+        df = spark.createDataFrame([row], schema)
         conditions = {y: rows_of[table](y) for y in span}
         read = df.select(
             *[(c if c is not None else F.lit(True)).alias(str(y)) for y, c in conditions.items()]
@@ -140,7 +140,8 @@ def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
     spans = {"enrollment_start_date": d(2023, 7, 1), "enrollment_end_date": d(2024, 6, 30)}
     assert years_reading("spans", spans) == [2023, 2024]
     still_enrolled = {"enrollment_start_date": d(2024, 7, 1), "enrollment_end_date": None}
-    assert years_reading("spans", still_enrolled) == [2024, 2025, 2026]
+    open_ended = "enrollment_start_date date, enrollment_end_date date"
+    assert years_reading("spans", still_enrolled, open_ended) == [2024, 2025, 2026]
     assert years_reading("member_groups", {"year": 2024}) == [2024]
     assert years_reading("race_ethnicity", {"recorded_date": d(2022, 3, 1)}) == list(
         range(2022, 2027)
