@@ -5,7 +5,8 @@ baselines (`p4e.settlement.baseline`, frozen on first use), each group-year's po
 weights (`rows.group_year`), one performance panel per (contract, group, year) on the
 executors (`panels`, `decide`), then the rows in Decimal (`rows`). A contract naming
 several groups settles each against its own baseline with its own pool. Settling a
-(contract, year) replaces exactly its partition; the same inputs give the same rows.
+(contract, year) replaces exactly its partition (contracts settled for the same years in
+one commit); the same inputs give the same rows.
 """
 
 from __future__ import annotations
@@ -102,24 +103,27 @@ def run(
     frozen = frozen_baselines(ctx, [c for c, _ in pairs])
     money = _money(ctx, pairs, frozen)
     results = _decide(ctx, money, frozen)
-    written = {}
+    written: dict[str, int] = {}
+    by_years: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # one commit per set of years
     for contract, contract_years in pairs:
         inputs = [MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES]
         if contract.pool.kind == "pmpm":  # member months
             inputs += [MEMBER_GROUPS, SILVER_ELIGIBILITY]
         versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
+        rows = by_years.setdefault(tuple(contract_years), [])
         for year in contract_years:
-            rows = []
-            for group in contract.groups:
-                key = request_id(contract.contract_id, group, year)
-                rows += settlement_rows(money[key], by_measure(results.get(key, [])), versions)
-            df = ctx.spark.createDataFrame(
-                [tuple(row[c] for c in COLUMNS) for row in rows], SETTLEMENTS.schema()
-            )
-            ctx.write(
-                SETTLEMENTS, df, replace_where={"contract_id": contract.contract_id, "year": year}
-            )
-            written[f"{contract.contract_id}/{year}"] = len(rows)
+            keys = [request_id(contract.contract_id, group, year) for group in contract.groups]
+            found = [
+                row
+                for key in keys
+                for row in settlement_rows(money[key], by_measure(results.get(key, [])), versions)
+            ]
+            rows += [tuple(row[c] for c in COLUMNS) for row in found]
+            written[f"{contract.contract_id}/{year}"] = len(found)
+    for settled, rows in by_years.items():
+        ids = [c.contract_id for c, ys in pairs if tuple(ys) == settled]
+        df = ctx.spark.createDataFrame(rows, SETTLEMENTS.schema())
+        ctx.write(SETTLEMENTS, df, replace_where={"contract_id": ids, "year": list(settled)})
     return written
 
 

@@ -3,8 +3,8 @@
 `inputs` (raw and silver), `membership` and `events` (derived silver),
 `demographics`, `measures`, `stats`, `settlement`, `runs` and `omop` (the OMOP
 tables the importer reads) declare the tables (`p4e.tables.model.Table`);
-`vocabulary` names the values of their label columns. `OUTPUTS` lists the tables p4e writes, in the order the
-data dictionary describes them.
+`vocabulary` names the values of their label columns. `OUTPUTS` lists the tables p4e
+writes, in the order the data dictionary describes them.
 """
 
 from p4e.tables.demographics import DATA_COMPLETENESS, MEMBER_DEMOGRAPHICS
