@@ -42,17 +42,7 @@ from p4e.validation.rules import (
 )
 
 # Parents first: eligibility and provider_groups before the tables whose rows they own.
-ORDER = (
-    "provider_groups",
-    "eligibility",
-    "practitioner",
-    "race_ethnicity",
-    "provider_attribution",
-    "medical_claim",
-    "pharmacy_claim",
-    "lab_result",
-    "observation",
-)
+ORDER = ("provider_groups", "eligibility", "practitioner", *PERSON_TABLES)
 
 log = logging.getLogger(__name__)
 
