@@ -55,7 +55,7 @@ def test_bad_answers_are_quarantined_with_reasons(spark, settings):
     """The validation step takes the allowed codes and sources from the dimension."""
     records = spark.createDataFrame(GOOD + list(BAD), INPUTS["race_ethnicity"].schema())
     rules = _rules(settings, "race_ethnicity")
-    accepted, quarantined = split_rows(records, "race_ethnicity", rules)
+    accepted, quarantined, _ = split_rows(records, "race_ethnicity", rules)
     assert sorted(r["person_id"] for r in accepted.collect()) == ["M1", "M2"]
     got = quarantined.collect()
     assert records.count() == accepted.count() + len(got)  # input = accepted + rejected
@@ -71,7 +71,7 @@ def test_malformed_zip_is_flagged_and_the_member_imputed_from_surname(spark, set
         [(m, "female", D, None, D, None, "plan", None, "Ann", "Smith", z, None) for m, z in rows],
         INPUTS["eligibility"].schema(),
     )
-    accepted, quarantined = split_rows(spans, "eligibility", _rules(settings, "eligibility"))
+    accepted, quarantined, _ = split_rows(spans, "eligibility", _rules(settings, "eligibility"))
     notes = {json.loads(r["row_json"])["person_id"]: r for r in quarantined.collect()}
     assert sorted(notes) == ["M2", "M3"]
     assert {r["action"] for r in notes.values()} == {"flagged"}

@@ -1,7 +1,7 @@
 """Events of medical and pharmacy claims.
 
-A medical claim line yields an event per code it carries, unpivoted without
-multiplying empty slots (an array of the slots, filtered, exploded):
+A medical claim line yields an event per code it carries, unpivoted (the slots
+exploded, the empty ones dropped):
 
 | from | namespace | date |
 |---|---|---|
@@ -72,34 +72,37 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
             for i in range(1, PROCEDURE_SLOTS + 1)
         ],
     ]
-    present = F.filter(F.array(*slots), lambda s: (s["code"] != "") & s["code"].isNotNull())
     modifiers = F.array_compact(
         F.array(*[F.upper(F.trim(f"hcpcs_modifier_{i}")) for i in range(1, MODIFIER_SLOTS + 1)])
     )
-    return claims.select(
-        F.col("person_id").alias("member_id"),
-        "claim_id",
-        F.lower(F.trim("claim_type")).alias("claim_type"),
-        _padded("place_of_service_code", 2).alias("place_of_service"),
-        bill_type.alias("bill_type"),
-        revenue.alias("revenue_code"),
-        modifiers.alias("modifiers"),
-        F.trim("rendering_npi").alias("npi"),
-        F.explode(present).alias("e"),
-    ).select(
-        "member_id",
-        "e.event_date",
-        F.lit("medical_claim").alias("source"),
-        "e.namespace",
-        "e.code",
-        "e.level",
-        "claim_id",
-        "claim_type",
-        "place_of_service",
-        "bill_type",
-        F.when(F.col("e.level") == LINE, F.col("revenue_code")).alias("revenue_code"),
-        F.when(F.col("e.level") == LINE, F.col("modifiers")).alias("modifiers"),
-        "npi",
+    return (
+        claims.select(
+            F.col("person_id").alias("member_id"),
+            "claim_id",
+            F.lower(F.trim("claim_type")).alias("claim_type"),
+            _padded("place_of_service_code", 2).alias("place_of_service"),
+            bill_type.alias("bill_type"),
+            revenue.alias("revenue_code"),
+            modifiers.alias("modifiers"),
+            F.trim("rendering_npi").alias("npi"),
+            F.explode(F.array(*slots)).alias("e"),  # a generator, compiled: no lambda per row
+        )
+        .filter((F.col("e.code") != "") & F.col("e.code").isNotNull())
+        .select(
+            "member_id",
+            "e.event_date",
+            F.lit("medical_claim").alias("source"),
+            "e.namespace",
+            "e.code",
+            "e.level",
+            "claim_id",
+            "claim_type",
+            "place_of_service",
+            "bill_type",
+            F.when(F.col("e.level") == LINE, F.col("revenue_code")).alias("revenue_code"),
+            F.when(F.col("e.level") == LINE, F.col("modifiers")).alias("modifiers"),
+            "npi",
+        )
     )
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from pyspark.sql import DataFrame, Window
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from p4e.context import RunContext
@@ -85,8 +86,8 @@ def split_rows(
     *,
     columns: Sequence[str] | None = None,
     unique: tuple[tuple[str, ...], tuple[str, ...] | None] | None = None,
-) -> tuple[DataFrame, DataFrame]:
-    """Split `df` into (accepted, quarantine rows).
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Split `df` into (accepted, quarantine rows, the marked rows both read).
 
     Args:
         df: rows with the table's columns (and any helper columns the rules read).
@@ -98,34 +99,33 @@ def split_rows(
             one is right. Exact duplicates are found within the key (one shuffle).
 
     Returns:
-        accepted rows (`columns`), and quarantine rows (`p4e.tables.QUARANTINE`).
+        accepted rows (`columns`), quarantine rows (`p4e.tables.QUARANTINE`), and the
+        rows with their verdicts, from which both are selected: persist it to compute the
+        checks once for both writes.
     """
     columns = list(columns or df.columns)
     reject = [r for r in rules if r.flags is None]
     flag = [r for r in rules if r.flags is not None]
-    row = F.struct(*columns)
     checks = [F.when(r.broken, F.lit(r.reason)) for r in reject]
+    row = _digest(columns)
     if unique is None:
-        every = Window.partitionBy(*columns).orderBy(*columns)
+        every = Window.partitionBy(row).orderBy(row)
         checks.append(F.when(F.row_number().over(every) > 1, F.lit("duplicate row")))
     else:
         keys, values = unique
-        ordered = Window.partitionBy(*keys).orderBy(*columns)
-        checks.append(F.when(F.lag(row).over(ordered).eqNullSafe(row), F.lit("duplicate row")))
-        agreed = F.struct(*(values or columns))
+        ordered = Window.partitionBy(*keys).orderBy(row)
+        checks.append(F.when(F.lag(row).over(ordered) == row, F.lit("duplicate row")))
+        agreed = _digest(values) if values else row
         by_key = Window.partitionBy(*keys)
-        differ = ~F.min(agreed).over(by_key).eqNullSafe(F.max(agreed).over(by_key))
+        differ = F.min(agreed).over(by_key) != F.max(agreed).over(by_key)
         checks.append(F.when(differ, F.lit(f"conflicting rows for {', '.join(keys)}")))
     marked = df.select(
         *columns,
-        F.array_compact(F.array(*checks)).alias("_rejected"),
-        F.array_compact(F.array(*[F.when(r.broken, F.lit(r.reason)) for r in flag])).alias(
-            "_flagged"
-        )
-        if flag
-        else F.array().cast("array<string>").alias("_flagged"),
+        # The reasons met, "; "-joined ("" = none): concat_ws skips nulls, compiled.
+        F.concat_ws("; ", *checks).alias("_rejected"),
+        F.concat_ws("; ", *[F.when(r.broken, F.lit(r.reason)) for r in flag]).alias("_flagged"),
     )
-    is_rejected = F.size("_rejected") > 0
+    is_rejected = F.col("_rejected") != ""
     flagged_columns = {r.flags: r.broken for r in flag}
     accepted = marked.filter(~is_rejected).select(
         *[
@@ -134,15 +134,22 @@ def split_rows(
         ]
     )
     row_json = F.to_json(F.struct(*columns), {"ignoreNullFields": "false"})
-    quarantined = marked.filter(is_rejected | (F.size("_flagged") > 0)).select(
+    quarantined = marked.filter(is_rejected | (F.col("_flagged") != "")).select(
         F.lit(table).alias("table"),
         F.when(is_rejected, F.lit(REJECTED)).otherwise(F.lit(FLAGGED)).alias("action"),
-        F.concat_ws(
-            "; ", F.when(is_rejected, F.col("_rejected")).otherwise(F.col("_flagged"))
-        ).alias("reason"),
+        F.when(is_rejected, F.col("_rejected")).otherwise(F.col("_flagged")).alias("reason"),
         row_json.alias("row_json"),
     )
-    return accepted, quarantined
+    return accepted, quarantined, marked
+
+
+def _digest(columns: Sequence[str]) -> Column:
+    """Two independent hashes (xxhash64, murmur3) of the values and of which are null (a
+    hash alone skips nulls): equal for equal rows; for different rows a collision has a
+    chance of about 2^-96, so duplicates and conflicts are found without sorting or
+    comparing whole rows."""
+    nulls = F.concat(*[F.when(F.col(c).isNull(), "1").otherwise("0") for c in columns])
+    return F.struct(F.xxhash64(nulls, *columns), F.hash(nulls, *columns))
 
 
 def input_tables(ctx: RunContext) -> list[Table]:
@@ -180,12 +187,16 @@ def run(ctx: RunContext) -> dict[str, dict[str, int]]:
         if kind in PERSON_TABLES:
             raw = _mark_orphans(ctx, raw, kind)
             rules.append(orphan_rule())
-        accepted, quarantined = split_rows(
+        accepted, quarantined, marked = split_rows(
             raw, table.name, rules, columns=declared.names, unique=UNIQUE.get(kind)
         )
         silver = table.in_layer("silver")
-        ctx.write(silver, accepted)
-        ctx.write(QUARANTINE, quarantined, replace_where={"table": table.name})
+        marked.persist(StorageLevel.DISK_ONLY)  # the checks run once for both writes
+        try:
+            ctx.write(silver, accepted)
+            ctx.write(QUARANTINE, quarantined, replace_where={"table": table.name})
+        finally:
+            marked.unpersist()
         counts[table.name] = _check_counts(ctx, table, silver)
         log.info("validated %s: %s", table.name, _describe(counts[table.name]))
     return counts
