@@ -51,8 +51,11 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
     claim_id, claim_type, place_of_service, bill_type, revenue_code, modifiers, npi."""
     line_date = F.coalesce("claim_line_start_date", "claim_start_date")
     claim_date = F.col("claim_start_date")
-    diagnosis = codes.namespace_column(F.col("diagnosis_code_type"))
-    procedure = codes.namespace_column(F.col("procedure_code_type"))
+    namespaces = {  # once per line, not once per slot
+        "_diagnosis_namespace": codes.namespace_column(F.col("diagnosis_code_type")),
+        "_procedure_namespace": codes.namespace_column(F.col("procedure_code_type")),
+    }
+    diagnosis, procedure = (F.col(name) for name in namespaces)
     revenue, bill_type = _padded("revenue_center_code", 4), _padded("bill_type_code", 4)
     slots = [
         _slot(LINE, F.lit("PROCEDURE"), F.col("hcpcs_code"), line_date),
@@ -76,7 +79,8 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
         F.array(*[F.upper(F.trim(f"hcpcs_modifier_{i}")) for i in range(1, MODIFIER_SLOTS + 1)])
     )
     return (
-        claims.select(
+        claims.withColumns(namespaces)
+        .select(
             F.col("person_id").alias("member_id"),
             "claim_id",
             F.lower(F.trim("claim_type")).alias("claim_type"),
@@ -109,14 +113,16 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
 def claim_events(matched: DataFrame) -> DataFrame:
     """Matched medical events (with `specialty`, without `npi`) with the claim-level ones
     reduced to one per claim, code, date and value set (the lowest place of service and
-    specialty of the claim's lines)."""
-    keys = [c for c in matched.columns if c not in ("place_of_service", "specialty")]
-    per_claim = (
-        matched.filter(F.col("level") == CLAIM)
-        .groupBy(*keys)
-        .agg(*[F.min(c).alias(c) for c in ("place_of_service", "specialty")])
+    specialty of the claim's lines); line-level ones stay one per line (identical ones
+    once). One aggregation, so the claims are read and unpivoted once."""
+    own = ("place_of_service", "specialty")
+    keys = [c for c in matched.columns if c not in own]
+    is_line = F.col("level") == LINE
+    return (
+        matched.groupBy(*keys, *[F.when(is_line, F.col(c)).alias(f"_line_{c}") for c in own])
+        .agg(*[F.min(c).alias(c) for c in own])
+        .drop(*[f"_line_{c}" for c in own])
     )
-    return matched.filter(F.col("level") == LINE).unionByName(per_claim)
 
 
 def pharmacy_events(pharmacy: DataFrame) -> DataFrame:

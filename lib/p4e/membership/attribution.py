@@ -3,8 +3,9 @@
 `plan.attribution.rule`: `latest_month` (default) takes the group of the latest
 attributed month of the year; `most_months` the group attributed in most months
 of the year, ties going to the one attributed latest. A month attributed to two
-groups has been quarantined by validation. `plan.attribution.organization` picks
-the column that names the group (payer's or custom attribution).
+groups has been quarantined by validation, a repeated month deduplicated.
+`plan.attribution.organization` picks the column that names the group (payer's or
+custom attribution).
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def monthly_attribution(attribution: DataFrame, plan: PlanSettings) -> DataFrame
 
 
 def yearly_attribution(attribution: DataFrame, plan: PlanSettings) -> DataFrame:
-    """member_id, group_id, year: the member's group in each year with an attributed month."""
-    months = monthly_attribution(attribution, plan).distinct()
+    """member_id, group_id, year: the member's group in each year with an attributed month.
+
+    `attribution` is validated: one row per person and month (duplicates and conflicts
+    quarantined), so months are counted as rows, with no pass to deduplicate them."""
+    months = monthly_attribution(attribution, plan)
     if plan.attribution_rule == "most_months":
         per_group = months.groupBy("member_id", "year", "group_id").agg(
             F.count("month").alias("months"), F.max("month").alias("last")
