@@ -104,13 +104,15 @@ def run(
     money = _money(ctx, pairs, frozen)
     results = _decide(ctx, money, frozen)
     written: dict[str, int] = {}
-    by_years: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # one commit per set of years
+    # One commit per set of years: the contracts settled for them, and their rows.
+    by_years: dict[tuple[int, ...], tuple[list[str], list[tuple[Any, ...]]]] = {}
     for contract, contract_years in pairs:
         inputs = [MEMBER_MEASURES, MEMBER_DEMOGRAPHICS, DATA_COMPLETENESS, CONTRACT_BASELINES]
         if contract.pool.kind == "pmpm":  # member months
             inputs += [MEMBER_GROUPS, SILVER_ELIGIBILITY]
         versions = {t.key: int(ctx.versions_read[t.key]) for t in inputs}
-        rows = by_years.setdefault(tuple(contract_years), [])
+        ids, rows = by_years.setdefault(tuple(contract_years), ([], []))
+        ids.append(contract.contract_id)
         for year in contract_years:
             keys = [request_id(contract.contract_id, group, year) for group in contract.groups]
             found = [
@@ -120,8 +122,7 @@ def run(
             ]
             rows += [tuple(row[c] for c in COLUMNS) for row in found]
             written[f"{contract.contract_id}/{year}"] = len(found)
-    for settled, rows in by_years.items():
-        ids = [c.contract_id for c, ys in pairs if tuple(ys) == settled]
+    for settled, (ids, rows) in by_years.items():
         df = ctx.spark.createDataFrame(rows, SETTLEMENTS.schema())
         ctx.write(SETTLEMENTS, df, replace_where={"contract_id": ids, "year": list(settled)})
     return written
