@@ -243,8 +243,9 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     args = parser.parse_args()
 
+    settings = load_settings(load_config())
     spark = build_session(
-        load_settings(load_config()).spark,
+        settings,
         {
             "spark.master": args.master,
             "spark.sql.shuffle.partitions": "8",

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"spark.driver.memory": args.driver_memory}
     if args.master:
         extra["spark.master"] = args.master
-    spark = build_session(load_settings(base).spark, extra)
+    settings = load_settings(base)
+    spark = build_session(settings, extra)
     from p4e.context import RunContext
     from p4e.generate import generate_lakehouse
     from p4e.measures import run

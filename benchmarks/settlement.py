@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="p4e-settle-"))
     lakehouse = workdir / f"m{args.members}-s{args.seed}"
     settings = load_settings(load_config().with_overrides(lakehouse=str(lakehouse)))
-    spark = build_session(settings.spark, {"spark.driver.memory": args.driver_memory})
+    spark = build_session(settings, {"spark.driver.memory": args.driver_memory})
     if not (lakehouse / "raw" / "eligibility" / "_delta_log").exists():
         generate_lakehouse(spark, settings, members=args.members, seed=args.seed)
     started = time.perf_counter()

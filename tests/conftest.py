@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,17 +26,22 @@ TEST_SPARK_CONF = {
     "spark.driver.memory": "2g",
     "spark.log.level": "ERROR",
     "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "2",
+    "spark.databricks.delta.snapshotPartitions": "2",
 }
 
 
 @pytest.fixture(scope="session")
 def base_config() -> Config:
-    return load_config()
+    """The shipped configuration on the rs engine (the local default; the engine tests
+    run the spark engine beside it)."""
+    return load_config().with_overrides(storage={"engine": "rs"})
 
 
 @pytest.fixture(scope="session")
 def spark(base_config):
-    session = build_session(load_settings(base_config).spark, TEST_SPARK_CONF)
+    """The one session, with the delta-spark jars from Maven so both engines can run."""
+    with_jars = base_config.with_overrides(storage={"engine": "spark"})
+    session = build_session(load_settings(with_jars), TEST_SPARK_CONF)
     yield session
 
 
@@ -94,12 +100,29 @@ def nightly_twice(spark, base_config, tmp_path_factory):
     return cfg, store, first, second, versions
 
 
+# What each engine writes into a commit's commitInfo (engineInfo or clientVersion).
+WRITERS = {"spark": "Delta-Lake/", "rs": "delta-rs"}
+
+
+def committed_by(table: str) -> str:
+    """The writer named in the commitInfo of the table's latest commit."""
+    last = max((Path(table) / "_delta_log").glob("*.json"))
+    for line in last.read_text().splitlines():
+        info = json.loads(line).get("commitInfo")
+        if info:
+            return str(info.get("engineInfo") or info.get("clientVersion"))
+    return ""
+
+
+LINEAGE = ("input_versions", "created_run_id", "created_at")
+
+
 def comparable(df: DataFrame) -> DataFrame:
     """`df` ready for chispa's row-order-free comparison: every MAP column as its JSON text
-    (Spark cannot sort maps), without `input_versions` (the Delta versions a settlement
-    read move on with every run by design: they are lineage, not results)."""
-    if "input_versions" in df.columns:
-        df = df.drop("input_versions")
+    (Spark cannot sort maps), without the lineage columns (`input_versions`, the Delta
+    versions a row read, and the run and time that froze a baseline: they say where and
+    when a result was computed, not what it is)."""
+    df = df.drop(*(c for c in LINEAGE if c in df.columns))
     maps = [f.name for f in df.schema.fields if isinstance(f.dataType, MapType)]
     return df.withColumns({name: F.to_json(name) for name in maps})
 

@@ -23,8 +23,10 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
+from conftest import WRITERS, committed_by
 from p4e.config import load_settings
 from p4e.generate import generate_lakehouse
+from p4e.session import delta_spark_conf
 
 ROOT = Path(__file__).resolve().parent.parent
 SPARK_HOME = Path(pyspark.__file__).parent
@@ -115,6 +117,7 @@ def test_spark_submit_of_the_nightly_to_a_standalone_cluster(spark, base_config,
             "--conf", f"spark.pyspark.python={sys.executable}",
             "--conf", "spark.executor.memory=1g",
             "--conf", "spark.sql.shuffle.partitions=4",
+            *[arg for k, v in delta_spark_conf().items() for arg in ("--conf", f"{k}={v}")],
             str(ROOT / "jobs" / "nightly.py"),
             "--conf", str(conf / "p4e.yaml"),
             "--lakehouse", str(lakehouse),
@@ -125,6 +128,8 @@ def test_spark_submit_of_the_nightly_to_a_standalone_cluster(spark, base_config,
     assert submitted.returncode == 0, submitted.stderr[-4000:]
     assert "Registered app p4e" in master_log.read_text()
 
+    assert "storage engine: spark (auto: delta-spark classes loaded)" in submitted.stderr
+    assert WRITERS["spark"] in committed_by(str(lakehouse / "gold" / "member_measures"))
     runs = DeltaTable(str(lakehouse / "gold" / "job_runs")).to_pandas()
     assert list(runs["status"].sort_values()) == ["running", "succeeded"]
     settlements = DeltaTable(str(lakehouse / "gold" / "settlements")).to_pandas()

@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _generate(settings: Settings, args: argparse.Namespace) -> int:
-    _generate_with(build_session(settings.spark), settings, args.members, args.seed)
+    _generate_with(build_session(settings), settings, args.members, args.seed)
     return 0
 
 
@@ -149,7 +149,7 @@ def _generate_with(
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from p4e.imports.omop import import_omop
 
-    import_omop(build_session(settings.spark), settings, args.source, payer=args.payer)
+    import_omop(build_session(settings), settings, args.source, payer=args.payer)
     return 0
 
 
@@ -158,7 +158,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         raise P4eError("--contract applies to the settle step only")
     if args.all_years and args.step != "nightly":
         raise P4eError("--all-years applies to the nightly only")
-    spark = build_session(settings.spark)
+    spark = build_session(settings)
     nightly = args.step == "nightly"
     steps = list(STEPS) if nightly else [args.step]
     options = {"settle": {"contract_ids": args.contract}} if args.contract else {}
@@ -169,7 +169,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
-    spark = build_session(settings.spark)
+    spark = build_session(settings)
     run_steps(spark, settings, ["report"], options={"report": {"groups": args.group}})
     log.info("reports written under %s/reports", settings.config.lakehouse)
     return 0
@@ -179,14 +179,14 @@ def _baseline(settings: Settings, args: argparse.Namespace) -> int:
     if args.rebuild and not args.reason:
         raise P4eError("--rebuild needs --reason: why the frozen baselines are replaced")
     options = {"contract_ids": args.contract, "rebuild": args.rebuild, "reason": args.reason}
-    spark = build_session(settings.spark)
+    spark = build_session(settings)
     run_steps(spark, settings, ["baseline"], options={"baseline": options}, reason=args.reason)
     return 0
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     lakehouse = settings.config.lakehouse
-    spark = build_session(settings.spark)
+    spark = build_session(settings)
     _generate_with(spark, settings, args.members, None)
     record = run_steps(spark, settings, list(STEPS))
     print(f"\np4e demo finished (run {record.run_id}). Outputs are Delta tables under {lakehouse}:")

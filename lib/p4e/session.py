@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from importlib import metadata
 
+import pyspark
 from pyspark.sql import SparkSession
 
-from p4e.config.sections import SparkSettings
+from p4e.config.settings import Settings
+from p4e.errors import ConfigError
 
 # Settings p4e relies on whatever the configuration says: Delta readers expect
 # microsecond timestamps, and every date computation is done in UTC.
@@ -17,27 +20,105 @@ REQUIRED_CONF = {
     "spark.sql.session.timeZone": "UTC",
 }
 
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+# Libraries delta-spark's POM pulls in that the pyspark distribution already ships (at
+# other versions): excluded, so the classpath carries Spark's copy only.
+SHIPPED_WITH_SPARK = (
+    "org.apache.hadoop:hadoop-client-api",
+    "org.apache.hadoop:hadoop-client-runtime",
+    "org.apache.parquet:parquet-column",
+    "org.apache.parquet:parquet-common",
+    "org.apache.parquet:parquet-encoding",
+    "org.apache.parquet:parquet-format-structures",
+    "org.apache.parquet:parquet-hadoop",
+    "org.apache.parquet:parquet-jackson",
+    "com.fasterxml.jackson.core:jackson-annotations",
+    "com.fasterxml.jackson.core:jackson-core",
+    "com.fasterxml.jackson.core:jackson-databind",
+    "org.apache.logging.log4j:log4j-api",
+    "org.apache.logging.log4j:log4j-core",
+    "org.apache.logging.log4j:log4j-slf4j2-impl",
+    "org.slf4j:slf4j-api",
+    "org.xerial.snappy:snappy-java",
+    "com.github.luben:zstd-jni",
+    "org.roaringbitmap:RoaringBitmap",
+    "org.roaringbitmap:shims",
+    "io.airlift:aircompressor",
+    "com.google.code.findbugs:jsr305",
+    "org.locationtech.jts:jts-core",
+    "commons-pool:commons-pool",
+    "commons-logging:commons-logging",
+)
 
-def build_session(
-    settings: SparkSettings, extra_conf: Mapping[str, str] | None = None
-) -> SparkSession:
+
+def build_session(settings: Settings, extra_conf: Mapping[str, str] | None = None) -> SparkSession:
     """Return the Spark session for a p4e run.
 
-    Under spark-submit (or with SPARK_REMOTE set for Spark Connect) the master comes
-    from the launcher; otherwise `spark.master` from the configuration is used.
-    Executors run the driver's interpreter unless PYSPARK_PYTHON is already set.
+    Under spark-submit, or with SPARK_REMOTE naming a Spark Connect server, the master
+    and the classpath are the launcher's or the server's. Otherwise (a local run, or
+    SPARK_REMOTE=local[...] starting a local Connect server) `spark.master` comes from the
+    configuration, and `storage.engine: spark` resolves the delta-spark jars of the
+    installed `delta-spark` package from Maven Central (cached in ~/.ivy2.5.2); `auto`
+    and `rs` fetch nothing (auto then runs on rs, README "Storage engines"). Executors
+    run the driver's interpreter unless PYSPARK_PYTHON is already set.
 
     Args:
-        settings: the `spark:` section (master, app name, conf).
+        settings: the run's settings: the `spark:` section (master, app name, conf) and
+            `storage.engine` (auto | spark | rs).
         extra_conf: settings applied last, e.g. by tests.
+
+    Raises:
+        ConfigError: `storage.engine: spark` on a local run and the jars do not resolve.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName(settings.app_name)
-    launched = "SPARK_REMOTE" in os.environ or _under_spark_submit()
-    if not launched:
-        builder = builder.master(settings.master)
-    conf = {**settings.conf, **REQUIRED_CONF, **(extra_conf or {})}
-    for key, value in conf.items():
+    spark_settings = settings.spark
+    conf = {**spark_settings.conf, **REQUIRED_CONF, **(extra_conf or {})}
+    remote = os.environ.get("SPARK_REMOTE")
+    master = None if remote or _under_spark_submit() else spark_settings.master
+    if remote:  # Spark Connect refuses a master beside the remote
+        conf.pop("spark.master", None)
+    local_jvm = not _under_spark_submit() and (remote is None or remote.startswith("local"))
+    if settings.engine != "spark" or not local_jvm:
+        return _session(spark_settings.app_name, master, conf, delta=False)
+    try:
+        return _session(spark_settings.app_name, master, conf, delta=True)
+    except Exception as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            "storage.engine is 'spark' but the delta-spark jars could not be resolved from "
+            f"Maven Central ({first_line}); use storage.engine auto or rs where Maven is out "
+            "of reach"
+        ) from exc
+
+
+def delta_spark_conf(conf: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Spark settings that put delta-spark on a session: its Maven artifact for the
+    installed `delta-spark` and pyspark versions (the name
+    `delta.configure_spark_with_delta_pip` gives) added to `spark.jars.packages`, the
+    libraries Spark ships excluded from its dependencies, the Delta extension and catalog.
+    spark-submit takes the same as `--conf` (README "Storage engines")."""
+    conf = conf or {}
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    artifact = f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
+    packages = [p for p in conf.get("spark.jars.packages", "").split(",") if p]
+    excludes = [e for e in conf.get("spark.jars.excludes", "").split(",") if e]
+    return {
+        **DELTA_CONF,
+        "spark.jars.packages": ",".join([artifact, *packages]),
+        "spark.jars.excludes": ",".join([*excludes, *SHIPPED_WITH_SPARK]),
+    }
+
+
+def _session(
+    app_name: str, master: str | None, conf: Mapping[str, str], *, delta: bool
+) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    for key, value in {**conf, **(delta_spark_conf(conf) if delta else {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     for key, value in REQUIRED_CONF.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -172,9 +173,7 @@ def _row(
     reason: str | None,
 ) -> tuple[Any, ...]:
     decision = payload["decision"]
-    key = f"{contract.contract_id}|{group}|{payload['measure_id']}|{run_id}"
     values = {
-        "baseline_id": hashlib.sha256(key.encode()).hexdigest()[:16],
         "contract_id": contract.contract_id,
         "group_id": group,
         "measure_id": payload["measure_id"],
@@ -203,6 +202,11 @@ def _row(
         "replicates": rules.decision_replicates,
         "seed": rules.seed,
         "gap_replicates": [float(v) for v in payload["gap_replicates"]],
+    }
+    # The id names the frozen content, so a rerun on the same inputs freezes the same id.
+    content = json.dumps(values, sort_keys=True, default=str)
+    values |= {
+        "baseline_id": hashlib.sha256(content.encode()).hexdigest()[:16],
         "input_versions": versions,
         "created_run_id": run_id,
         "created_at": now,

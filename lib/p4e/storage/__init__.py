@@ -14,6 +14,8 @@ Every job obtains its store from `open_store(spark, settings.engine)` and uses o
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.sql import SparkSession
 
 from p4e.config.sections import ENGINES
@@ -21,6 +23,8 @@ from p4e.errors import ConfigError
 from p4e.storage.base import DeltaStore, WriteMode
 from p4e.storage.rs import RsStore
 from p4e.storage.spark_delta import SparkDeltaStore, delta_spark_available
+
+log = logging.getLogger("p4e")
 
 
 def open_store(spark: SparkSession, engine: str) -> DeltaStore:
@@ -34,6 +38,11 @@ def open_store(spark: SparkSession, engine: str) -> DeltaStore:
         raise ConfigError(f"storage.engine is {engine!r}; use one of {', '.join(ENGINES)}")
     if engine == "auto":
         engine = "spark" if delta_spark_available(spark) else "rs"
+        log.info(
+            "storage engine: %s (auto: delta-spark classes %s)",
+            engine,
+            "loaded" if engine == "spark" else "not on the classpath",
+        )
     if engine == "spark":
         if not delta_spark_available(spark):
             raise ConfigError(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
 from p4e.errors import SchemaMismatch, TableNotFound
 
@@ -140,9 +140,10 @@ class DeltaStore(abc.ABC):
 
 
 def check_schema(actual: StructType, expected: StructType, path: str) -> None:
-    """Raise SchemaMismatch naming every missing, extra or retyped column."""
-    have = {f.name: f.dataType for f in actual.fields}
-    want = {f.name: f.dataType for f in expected.fields}
+    """Raise SchemaMismatch naming every missing, extra or retyped column (nullability,
+    nested too, is not part of a type: engines store it differently)."""
+    have = {f.name: _nullable(f.dataType) for f in actual.fields}
+    want = {f.name: _nullable(f.dataType) for f in expected.fields}
     problems = [f"missing column {c!r}" for c in want if c not in have]
     problems += [f"unexpected column {c!r}" for c in have if c not in want]
     problems += [
@@ -152,3 +153,16 @@ def check_schema(actual: StructType, expected: StructType, path: str) -> None:
     ]
     if problems:
         raise SchemaMismatch(f"cannot write to {path}: " + "; ".join(problems))
+
+
+def _nullable(data_type: DataType) -> DataType:
+    """`data_type` with every nested field, element and value nullable."""
+    if isinstance(data_type, StructType):
+        return StructType(
+            [StructField(f.name, _nullable(f.dataType), True) for f in data_type.fields]
+        )
+    if isinstance(data_type, ArrayType):
+        return ArrayType(_nullable(data_type.elementType), True)
+    if isinstance(data_type, MapType):
+        return MapType(_nullable(data_type.keyType), _nullable(data_type.valueType), True)
+    return data_type

@@ -137,9 +137,7 @@ class RsStore(DeltaStore):
             partition_by,
         )
         try:
-            df.write.mode("errorifexists").partitionBy(*partition_by).parquet(
-                f"{root}/{staged.folder}"
-            )
+            df.write.mode("error").partitionBy(*partition_by).parquet(f"{root}/{staged.folder}")
             staged.actions = _add_actions(
                 filesystem, staged.local_folder, staged.folder, partition_by
             )

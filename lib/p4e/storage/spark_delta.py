@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from p4e.errors import ConcurrentWriteConflict, TableNotFound
+from p4e.errors import ConcurrentWriteConflict, P4eError, TableNotFound
 from p4e.storage.base import DeltaStore, WriteMode
 
 
@@ -32,43 +34,56 @@ def delta_spark_available(spark: SparkSession) -> bool:
 
 
 class SparkDeltaStore(DeltaStore):
-    """Delta tables through `format("delta")` and `delta.tables.DeltaTable`."""
+    """Delta tables through `format("delta")` and Delta's SQL commands only (no
+    `delta.tables` client), so the same code runs on Spark classic and over Spark Connect."""
 
     name = "spark"
 
-    def _delta_table(self, path: str) -> Any:
-        from delta.tables import DeltaTable
-
-        if not self.exists(path):
-            raise TableNotFound(f"no Delta table at {path}")
-        return DeltaTable.forPath(self.spark, path)
+    def _describe(self, what: str, path: str, columns: str = "*", limit: str = "") -> list[Row]:
+        """Rows of `DESCRIBE DETAIL|HISTORY` (TableNotFound where no table is)."""
+        try:
+            return (
+                self.spark.sql(f"DESCRIBE {what} {_table(path)} {limit}").select(columns).collect()
+            )
+        except Exception as exc:
+            if _MISSING.search(str(exc)):
+                raise TableNotFound(f"no Delta table at {path}") from exc
+            raise
 
     def exists(self, path: str) -> bool:
-        from delta.tables import DeltaTable
-
-        return bool(DeltaTable.isDeltaTable(self.spark, path))
+        try:
+            self.read(path)
+        except TableNotFound:
+            return False
+        return True
 
     def version(self, path: str) -> int:
-        return int(self._delta_table(path).history(1).collect()[0]["version"])
+        return int(self._describe("HISTORY", path, "version", "LIMIT 1")[0]["version"])
 
     def history(self, path: str) -> list[dict[str, Any]]:
-        rows = self._delta_table(path).history().select("version", "timestamp", "operation")
-        return [row.asDict() for row in rows.collect()]
+        rows = self._describe("HISTORY", path, "*")
+        return [{k: r[k] for k in ("version", "timestamp", "operation")} for r in rows]
 
     def schema(self, path: str) -> tuple[StructType, list[str]]:
-        detail = self._delta_table(path).detail().select("partitionColumns").first()
-        return self.read(path).schema, list(detail["partitionColumns"])
+        partitions = self._describe("DETAIL", path, "partitionColumns")[0]["partitionColumns"]
+        return self.read(path).schema, list(partitions)
 
     def read(self, path: str, version: int | None = None) -> DataFrame:
-        self._delta_table(path)
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
-        return reader.load(path)
+        try:
+            df = reader.load(path)
+            df.schema  # noqa: B018 - resolves the table now (lazily over Spark Connect)
+        except Exception as exc:
+            if _MISSING.search(str(exc)):
+                raise TableNotFound(f"no Delta table at {path}") from exc
+            raise
+        return df
 
     def add_columns(self, path: str, columns: StructType) -> None:
         ddl = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in columns.fields)
-        self.spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({ddl})")
+        self.spark.sql(f"ALTER TABLE {_table(path)} ADD COLUMNS ({ddl})")
 
     def _write(
         self,
@@ -78,7 +93,7 @@ class SparkDeltaStore(DeltaStore):
         partition_by: list[str],
         replace_where: dict[str, list[Any]] | None,
     ) -> int:
-        writer = df.write.format("delta").mode(mode)
+        writer = _default_collation(df).write.format("delta").mode(mode)
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         if replace_where:
@@ -92,12 +107,46 @@ class SparkDeltaStore(DeltaStore):
         try:
             writer.save(path)
         except Exception as exc:
-            if "ConcurrentAppendException" in str(exc) or "Concurrent" in type(exc).__name__:
+            if _CONFLICT.search(f"{type(exc).__name__} {exc}"):
                 raise ConcurrentWriteConflict(
                     f"another writer committed to {path} first; nothing was written ({exc})"
                 ) from exc
+            if "DELTA_REPLACE_WHERE_MISMATCH" in str(exc):
+                raise P4eError(
+                    f"cannot replace {replace_where} in {path}: the data holds rows of "
+                    "another partition; nothing was written"
+                ) from exc
             raise
         return self.version(path)
+
+
+# Delta's optimistic-concurrency failures (ConcurrentAppendException,
+# ConcurrentDeleteReadException, …; error classes DELTA_CONCURRENT_*), raised through py4j
+# or Spark Connect as generic errors carrying the name.
+_CONFLICT = re.compile(r"Concurrent\w*Exception|DELTA_CONCURRENT_")
+
+
+def _default_collation(df: DataFrame) -> DataFrame:
+    """`df` with every string-holding column cast to its type's DDL text.
+
+    Spark Connect limitation (pyspark 4.2 client): a Python `StringType()` (in a cast, a
+    schema or a UDF's return type) reaches the server as a string explicitly collated
+    UTF8_BINARY, which delta-spark writes into the table schema as
+    `string collate UTF8_BINARY`, a type delta-rs and older Delta readers refuse. A cast to
+    the DDL text is parsed by the server as the plain `string` (docs/engines.md).
+    """
+    strings = [f for f in df.schema.fields if "string" in f.dataType.simpleString()]
+    if not strings:
+        return df
+    return df.withColumns({f.name: F.col(f.name).cast(f.dataType.simpleString()) for f in strings})
+
+
+# What Delta answers for a path that holds no Delta table.
+_MISSING = re.compile(r"DELTA_MISSING_DELTA_TABLE|DELTA_TABLE_NOT_FOUND|PATH_NOT_FOUND")
+
+
+def _table(path: str) -> str:
+    return "delta.`" + path.replace("`", "``") + "`"
 
 
 def _sql_literal(value: Any) -> str:
