@@ -128,7 +128,8 @@ def test_spark_submit_of_the_nightly_to_a_standalone_cluster(spark, base_config,
     assert submitted.returncode == 0, submitted.stderr[-4000:]
     assert "Registered app p4e" in master_log.read_text()
 
-    assert "storage engine: spark (auto: delta-spark classes loaded)" in submitted.stderr
+    logged = submitted.stdout + submitted.stderr
+    assert "storage engine: spark (auto: delta-spark classes loaded)" in logged
     assert WRITERS["spark"] in committed_by(str(lakehouse / "gold" / "member_measures"))
     runs = DeltaTable(str(lakehouse / "gold" / "job_runs")).to_pandas()
     assert list(runs["status"].sort_values()) == ["running", "succeeded"]

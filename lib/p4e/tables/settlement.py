@@ -25,7 +25,8 @@ CONTRACT_BASELINES = Table(
         Column(
             "baseline_id",
             "STRING",
-            "id of the frozen baseline (settlement rows cite it)",
+            "id of the frozen baseline, a hash of its content: the same inputs freeze the "
+            "same id (settlement rows cite it)",
             nullable=False,
         ),
         *KEY,
