@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -39,16 +41,12 @@ class SparkDeltaStore(DeltaStore):
 
     name = "spark"
 
-    def _describe(self, what: str, path: str, columns: str = "*", limit: str = "") -> list[Row]:
+    def _describe(self, what: str, path: str, *columns: str, limit: str = "") -> list[Row]:
         """Rows of `DESCRIBE DETAIL|HISTORY` (TableNotFound where no table is)."""
-        try:
+        with _missing_as_not_found(path):
             return (
-                self.spark.sql(f"DESCRIBE {what} {_table(path)} {limit}").select(columns).collect()
+                self.spark.sql(f"DESCRIBE {what} {_table(path)} {limit}").select(*columns).collect()
             )
-        except Exception as exc:
-            if _MISSING.search(str(exc)):
-                raise TableNotFound(f"no Delta table at {path}") from exc
-            raise
 
     def exists(self, path: str) -> bool:
         try:
@@ -58,11 +56,11 @@ class SparkDeltaStore(DeltaStore):
         return True
 
     def version(self, path: str) -> int:
-        return int(self._describe("HISTORY", path, "version", "LIMIT 1")[0]["version"])
+        return int(self._describe("HISTORY", path, "version", limit="LIMIT 1")[0]["version"])
 
     def history(self, path: str) -> list[dict[str, Any]]:
-        rows = self._describe("HISTORY", path, "*")
-        return [{k: r[k] for k in ("version", "timestamp", "operation")} for r in rows]
+        rows = self._describe("HISTORY", path, "version", "timestamp", "operation")
+        return [r.asDict() for r in rows]
 
     def schema(self, path: str) -> tuple[StructType, list[str]]:
         partitions = self._describe("DETAIL", path, "partitionColumns")[0]["partitionColumns"]
@@ -72,13 +70,9 @@ class SparkDeltaStore(DeltaStore):
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
-        try:
+        with _missing_as_not_found(path):
             df = reader.load(path)
             df.schema  # noqa: B018 - resolves the table now (lazily over Spark Connect)
-        except Exception as exc:
-            if _MISSING.search(str(exc)):
-                raise TableNotFound(f"no Delta table at {path}") from exc
-            raise
         return df
 
     def add_columns(self, path: str, columns: StructType) -> None:
@@ -143,6 +137,17 @@ def _default_collation(df: DataFrame) -> DataFrame:
 
 # What Delta answers for a path that holds no Delta table.
 _MISSING = re.compile(r"DELTA_MISSING_DELTA_TABLE|DELTA_TABLE_NOT_FOUND|PATH_NOT_FOUND")
+
+
+@contextmanager
+def _missing_as_not_found(path: str) -> Iterator[None]:
+    """Delta's "no table here" errors as TableNotFound; every other error as it is."""
+    try:
+        yield
+    except Exception as exc:
+        if _MISSING.search(str(exc)):
+            raise TableNotFound(f"no Delta table at {path}") from exc
+        raise
 
 
 def _table(path: str) -> str:
