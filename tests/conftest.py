@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType
@@ -104,14 +104,10 @@ def nightly_twice(spark, base_config, tmp_path_factory):
 WRITERS = {"spark": "Delta-Lake/", "rs": "delta-rs"}
 
 
-def committed_by(table: str) -> str:
+def committed_by(table: str, storage_options: dict[str, str] | None = None) -> str:
     """The writer named in the commitInfo of the table's latest commit."""
-    last = max((Path(table) / "_delta_log").glob("*.json"))
-    for line in last.read_text().splitlines():
-        info = json.loads(line).get("commitInfo")
-        if info:
-            return str(info.get("engineInfo") or info.get("clientVersion"))
-    return ""
+    info = DeltaTable(table, storage_options=storage_options).history(limit=1)[0]
+    return str(info.get("engineInfo") or info.get("clientVersion"))
 
 
 LINEAGE = ("input_versions", "created_run_id", "created_at")

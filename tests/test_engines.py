@@ -1,17 +1,25 @@
 """The same nightly on every engine: gold tables equal on the rs and the delta-spark
-storage engine, on Spark classic and over Spark Connect."""
+storage engine, on Spark classic, over Spark Connect, on Sail, and on an s3:// lakehouse."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
+import pyarrow as pa
 import pytest
 import yaml
 from chispa import assert_df_equality
+from deltalake import DeltaTable, write_deltalake
 
 from conftest import NIGHTLY_GOLD, TEST_SPARK_CONF, WRITERS, committed_by, comparable
 from p4e.config import Config, load_settings
@@ -58,8 +66,9 @@ def assert_same_gold(spark, expected: Config, actual: Config) -> None:
 
 
 def test_the_delta_spark_engine_writes_the_gold_tables_of_the_rs_engine(
-    spark, inputs, rs_nightly, tmp_path
+    children, spark, inputs, rs_nightly, tmp_path
 ):
+    """In this process, beside the child nightlies (`children` starts them first)."""
     cfg = copy_inputs(inputs, tmp_path / "lakehouse", "spark")
     record = run_steps(spark, load_settings(cfg), list(STEPS))
     assert record.status == "succeeded"
@@ -68,24 +77,195 @@ def test_the_delta_spark_engine_writes_the_gold_tables_of_the_rs_engine(
     assert_same_gold(spark, rs_nightly, cfg)
 
 
-@pytest.mark.parametrize("engine", ["spark", "rs"])
-def test_the_nightly_over_spark_connect_equals_spark_classic(
-    spark, inputs, rs_nightly, tmp_path, engine
-):
-    """`p4e run nightly` as a user runs it with SPARK_REMOTE=local[2]: the client starts a
-    local Spark Connect server and speaks only the Connect protocol to it."""
-    cfg = copy_inputs(inputs, tmp_path / "lakehouse", engine)
-    conf_dir = tmp_path / "conf"
+@dataclass
+class Nightly:
+    """`p4e run nightly` in a child process, as a user runs it."""
+
+    cfg: Config
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def finished(self) -> Config:
+        """The run's configuration, once it succeeded."""
+        code = self.process.wait(timeout=2400)
+        assert code == 0, self.log.read_text()[-4000:]
+        return self.cfg
+
+
+def start_nightly(cfg: Config, folder: Path, env: dict[str, str]) -> Nightly:
+    """Start `p4e run nightly` on `cfg` with the test's Spark settings and `env`."""
+    conf_dir = folder / "conf"
     shutil.copytree(cfg.conf_dir, conf_dir)
     data = {**cfg.data, "spark": {**cfg["spark"], "conf": dict(TEST_SPARK_CONF)}}
     (conf_dir / cfg.file_name).write_text(yaml.safe_dump(data))
-    done = subprocess.run(
-        [*CLI, "run", "nightly", "--conf", str(conf_dir / cfg.file_name)],
-        env={**os.environ, "SPARK_REMOTE": "local[2]"},
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
+    log = folder / "nightly.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*CLI, "run", "nightly", "--conf", str(conf_dir / cfg.file_name)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Nightly(cfg, process, log)
+
+
+@pytest.fixture(scope="module")
+def children(inputs, s3_server, sail_server, tmp_path_factory) -> Iterator[dict[str, Nightly]]:
+    """Every child-process nightly, started at once: over Spark Connect and on an s3://
+    lakehouse on each storage engine, and on Sail where it is installed. Each waits mostly
+    on its JVM, its server or the S3 server, so together they take little longer than
+    the slowest."""
+    runs = {}
+    for engine in ("spark", "rs"):
+        folder = tmp_path_factory.mktemp(f"connect-{engine}")
+        cfg = copy_inputs(inputs, folder / "lakehouse", engine)
+        runs[f"connect-{engine}"] = start_nightly(cfg, folder, {"SPARK_REMOTE": "local[2]"})
+        folder = tmp_path_factory.mktemp(f"s3-{engine}")
+        cfg = upload_inputs(inputs, s3_server, f"s3://lake/{engine}", engine)
+        runs[f"s3-{engine}"] = start_nightly(cfg, folder, s3_server)
+    if sail_server is not None:
+        folder = tmp_path_factory.mktemp("sail")
+        cfg = copy_inputs(inputs, folder / "lakehouse", "rs")
+        runs["sail"] = start_nightly(cfg, folder, {"SPARK_REMOTE": sail_server})
+    yield runs
+    for run in runs.values():
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait()
+
+
+@pytest.mark.parametrize("engine", ["spark", "rs"])
+def test_the_nightly_over_spark_connect_equals_spark_classic(children, spark, rs_nightly, engine):
+    """`p4e run nightly` as a user runs it with SPARK_REMOTE=local[2]: the client starts a
+    local Spark Connect server and speaks only the Connect protocol to it."""
+    cfg = children[f"connect-{engine}"].finished()
     assert WRITERS[engine] in committed_by(cfg.table_path("gold", "member_measures"))
     assert_same_gold(spark, rs_nightly, cfg)
+
+
+@pytest.fixture(scope="module")
+def sail_server() -> Iterator[str | None]:
+    """A Sail Spark Connect server on a loopback port (its `sc://` address), or None
+    where Sail is not installed."""
+    sail = shutil.which("sail", path=str(Path(sys.executable).parent))
+    if sail is None:
+        yield None
+        return
+    port = free_port()
+    server = subprocess.Popen(
+        [sail, "spark", "server", "--ip", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port, "Sail")
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_nightly_on_sail_equals_spark(children, spark, rs_nightly):
+    """`p4e run nightly` over Spark Connect to Sail, on the rs storage engine (Sail has no
+    delta-spark): the same gold tables as Spark classic."""
+    if "sail" not in children:
+        pytest.skip("Sail is not installed (pip install -e '.[sail]')")
+    assert_same_gold(spark, rs_nightly, children["sail"].finished())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, server: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        with socket.socket() as attempt:
+            if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        assert time.monotonic() < deadline, f"{server} did not start listening on {port}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[dict[str, str]]:
+    """moto's S3 server on a loopback port with one bucket, `lake`; yields the AWS
+    variables that point S3A, delta-rs and pyarrow at it."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "p4e-test",
+        "AWS_SECRET_ACCESS_KEY": "p4e-test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+    }
+    try:
+        wait_for(port, "moto's S3 server")
+        s3_client(env).create_bucket(Bucket="lake")
+        yield env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def upload_inputs(inputs: Config, s3: dict[str, str], lakehouse: str, engine: str) -> Config:
+    """The raw tables of `inputs` copied file by file under `lakehouse` on the S3 server."""
+    raw = Path(inputs.lakehouse) / "raw"
+    bucket, prefix = lakehouse.removeprefix("s3://").split("/", 1)
+    client = s3_client(s3)
+    for file in sorted(p for p in raw.rglob("*") if p.is_file()):
+        client.upload_file(str(file), bucket, f"{prefix}/raw/{file.relative_to(raw)}")
+    return inputs.with_overrides(lakehouse=lakehouse, storage={"engine": engine})
+
+
+def s3_client(env: dict[str, str]) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+
+
+@pytest.mark.parametrize("engine", ["spark", "rs"])
+def test_the_nightly_on_an_s3_lakehouse_equals_the_local_one(
+    children, spark, rs_nightly, s3_server, engine
+):
+    """`p4e run nightly` on `s3://lake/<engine>` (hadoop-aws resolved from Maven Central,
+    S3A for Spark, delta-rs's object store with S3 conditional puts for its commits)."""
+    cfg = children[f"s3-{engine}"].finished()
+    table = cfg.table_path("gold", "member_measures")
+    assert WRITERS[engine] in committed_by(table, storage_options=s3_server)
+    store = open_store(spark, "rs")
+    for name in NIGHTLY_GOLD:
+        on_s3 = DeltaTable(cfg.table_path("gold", name), storage_options=s3_server)
+        assert_df_equality(
+            comparable(store.read(rs_nightly.table_path("gold", name))),
+            comparable(spark.createDataFrame(on_s3.to_pyarrow_table())),
+            ignore_row_order=True,
+            ignore_nullable=True,
+        )
+    reports = s3_client(s3_server).list_objects_v2(Bucket="lake", Prefix=f"{engine}/reports/")
+    assert reports.get("KeyCount", 0) > 0
+
+
+def test_racing_rs_commits_on_s3_both_land(s3_server):
+    """Two delta-rs writers append from the same snapshot: the S3 conditional put refuses
+    the second writer's commit file, so it retries at the next version instead of
+    overwriting the first one's (which an unconditional put would do silently)."""
+    uri = "s3://lake/race"
+    write_deltalake(uri, pa.table({"x": [1]}), storage_options=s3_server)
+    first, second = (DeltaTable(uri, storage_options=s3_server) for _ in range(2))
+    write_deltalake(first, pa.table({"x": [2]}), mode="append")
+    write_deltalake(second, pa.table({"x": [3]}), mode="append")
+    table = DeltaTable(uri, storage_options=s3_server)
+    assert table.version() == 2
+    assert sorted(table.to_pyarrow_table()["x"].to_pylist()) == [1, 2, 3]

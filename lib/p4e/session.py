@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
 
 import pyspark
 from pyspark.sql import SparkSession
@@ -60,18 +61,19 @@ def build_session(settings: Settings, extra_conf: Mapping[str, str] | None = Non
     Under spark-submit, or with SPARK_REMOTE naming a Spark Connect server, the master
     and the classpath are the launcher's or the server's. Otherwise (a local run, or
     SPARK_REMOTE=local[...] starting a local Connect server) `spark.master` comes from the
-    configuration, and `storage.engine: spark` resolves the delta-spark jars of the
-    installed `delta-spark` package from Maven Central (cached in ~/.ivy2.5.2); `auto`
-    and `rs` fetch nothing (auto then runs on rs, README "Storage engines"). Executors
-    run the driver's interpreter unless PYSPARK_PYTHON is already set.
+    configuration, and the jars the run needs are resolved from Maven Central (cached in
+    ~/.ivy2.5.2): delta-spark of the installed `delta-spark` package for
+    `storage.engine: spark`, hadoop-aws for an `s3://` lakehouse. `auto` and `rs` fetch
+    nothing (auto then runs on rs, README "Storage engines"). Executors run the driver's
+    interpreter unless PYSPARK_PYTHON is already set.
 
     Args:
-        settings: the run's settings: the `spark:` section (master, app name, conf) and
-            `storage.engine` (auto | spark | rs).
+        settings: the run's settings: the `spark:` section (master, app name, conf),
+            `storage.engine` (auto | spark | rs) and the lakehouse.
         extra_conf: settings applied last, e.g. by tests.
 
     Raises:
-        ConfigError: `storage.engine: spark` on a local run and the jars do not resolve.
+        ConfigError: a local run needs jars and they do not resolve.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark_settings = settings.spark
@@ -80,17 +82,27 @@ def build_session(settings: Settings, extra_conf: Mapping[str, str] | None = Non
     master = None if remote or _under_spark_submit() else spark_settings.master
     if remote:  # Spark Connect refuses a master beside the remote
         conf.pop("spark.master", None)
+    if remote and remote.startswith("local"):  # a server of this process's own: any free port
+        conf.setdefault("spark.connect.grpc.binding.port", "0")
     local_jvm = not _under_spark_submit() and (remote is None or remote.startswith("local"))
-    if settings.engine != "spark" or not local_jvm:
-        return _session(spark_settings.app_name, master, conf, delta=False)
+    needs = []
+    if local_jvm and settings.engine == "spark":
+        needs.append(("the delta-spark jars", delta_spark_conf, "; use storage.engine auto or rs"))
+    if local_jvm and is_object_store(settings.config.lakehouse):
+        needs.append(("hadoop-aws, which an s3:// lakehouse needs,", object_store_conf, ""))
+    for _, add, _ in needs:
+        conf = {**conf, **add(conf)}
     try:
-        return _session(spark_settings.app_name, master, conf, delta=True)
+        return _session(spark_settings.app_name, master, conf)
     except Exception as exc:
+        if not needs:
+            raise
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        what = " and ".join(n[0] for n in needs)
+        hints = "".join(n[2] for n in needs)
         raise ConfigError(
-            "storage.engine is 'spark' but the delta-spark jars could not be resolved from "
-            f"Maven Central ({first_line}); use storage.engine auto or rs where Maven is out "
-            "of reach"
+            f"{what} could not be resolved from Maven Central ({first_line}){hints} where "
+            "Maven is out of reach"
         ) from exc
 
 
@@ -100,25 +112,59 @@ def delta_spark_conf(conf: Mapping[str, str] | None = None) -> dict[str, str]:
     `delta.configure_spark_with_delta_pip` gives) added to `spark.jars.packages`, the
     libraries Spark ships excluded from its dependencies, the Delta extension and catalog.
     spark-submit takes the same as `--conf` (README "Storage engines")."""
-    conf = conf or {}
     spark_minor = ".".join(pyspark.__version__.split(".")[:2])
     artifact = f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
+    return {**DELTA_CONF, **_with_package(conf or {}, artifact)}
+
+
+def is_object_store(lakehouse: str) -> bool:
+    """True for a lakehouse on S3-compatible object storage (`s3://` or `s3a://`)."""
+    return lakehouse.startswith(("s3://", "s3a://"))
+
+
+def object_store_conf(conf: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Spark settings for an `s3://` lakehouse: hadoop-aws at the Hadoop version pyspark
+    ships, S3A serving both `s3://` and `s3a://`, and, where AWS_ENDPOINT_URL names an
+    S3-compatible server, that endpoint with path-style addressing. Credentials and region
+    come from the usual AWS variables or profile (S3A's default provider chain), which
+    delta-rs and pyarrow read too (README "Object storage")."""
+    settings = {
+        **_with_package(conf or {}, f"org.apache.hadoop:hadoop-aws:{_hadoop_version()}"),
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    }
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        settings["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        settings["spark.hadoop.fs.s3a.path.style.access"] = "true"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        settings["spark.hadoop.fs.s3a.endpoint.region"] = region
+    return settings
+
+
+def _with_package(conf: Mapping[str, str], artifact: str) -> dict[str, str]:
+    """`spark.jars.packages` with `artifact` added, and Spark's own libraries excluded."""
     packages = [p for p in conf.get("spark.jars.packages", "").split(",") if p]
     excludes = [e for e in conf.get("spark.jars.excludes", "").split(",") if e]
     return {
-        **DELTA_CONF,
-        "spark.jars.packages": ",".join([artifact, *packages]),
-        "spark.jars.excludes": ",".join([*excludes, *SHIPPED_WITH_SPARK]),
+        "spark.jars.packages": ",".join(dict.fromkeys([*packages, artifact])),
+        "spark.jars.excludes": ",".join(dict.fromkeys([*excludes, *SHIPPED_WITH_SPARK])),
     }
 
 
-def _session(
-    app_name: str, master: str | None, conf: Mapping[str, str], *, delta: bool
-) -> SparkSession:
+def _hadoop_version() -> str:
+    """The Hadoop version of the jars pyspark ships (hadoop-aws must match it exactly)."""
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    if not jars:
+        raise ConfigError("pyspark ships no hadoop-client-api jar; put hadoop-aws on the classpath")
+    return jars[0].name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+
+
+def _session(app_name: str, master: str | None, conf: Mapping[str, str]) -> SparkSession:
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
         builder = builder.master(master)
-    for key, value in {**conf, **(delta_spark_conf(conf) if delta else {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     for key, value in REQUIRED_CONF.items():

@@ -12,6 +12,7 @@ from p4e.context import RunContext
 from p4e.events.claims import claim_events, medical_events, pharmacy_events
 from p4e.events.clinical import lab_events, observation_events
 from p4e.events.matching import match_value_sets
+from p4e.sail import union_by_name
 from p4e.tables.events import EVENTS
 from p4e.tables.inputs import INPUTS
 
@@ -40,10 +41,7 @@ def build_events(
         observation_events(tables["observation"], codes),
     ]
     matched = [medical] + [match_value_sets(spark, df, valuesets) for df in others]
-    union = matched[0]
-    for df in matched[1:]:
-        union = union.unionByName(df, allowMissingColumns=True)
-    return EVENTS.conform(union)
+    return EVENTS.conform(union_by_name(matched))
 
 
 def run(ctx: RunContext) -> dict[str, int]:

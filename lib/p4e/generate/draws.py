@@ -9,6 +9,10 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from p4e.generate.hashing import uniform
+from p4e.sail import typed_struct
+
+CLAIM_EVENT = "struct<date:date,code_system:string,code:string,place_of_service:string>"
+OBSERVATION_EVENT = "struct<date:date,code:string,value:double,unit:string,status:string>"
 
 
 def prevalent(u: Column, age: Column, table: Sequence[tuple[int, float]]) -> Column:
@@ -24,24 +28,26 @@ def claim(
 ) -> Column:
     """A claim event: STRUCT(date, code_system, code, place_of_service); the code system
     says where the feed carries it (`p4e.generate.feeds`)."""
-    return F.struct(
+    event = F.struct(
         date.alias("date"),
         _lit(system).alias("code_system"),
         _lit(code).alias("code"),
         (F.lit(None).cast("string") if pos is None else _lit(pos)).alias("place_of_service"),
     )
+    return typed_struct(event, CLAIM_EVENT)
 
 
 def observation(date: Column, code: str, value: Column, unit: str, status: str = "final") -> Column:
     """An observation or lab event: STRUCT(date, code, value, unit, status); a null value
     is a test without a result."""
-    return F.struct(
+    event = F.struct(
         date.alias("date"),
         F.lit(code).alias("code"),
         value.cast("double").alias("value"),
         F.lit(unit).alias("unit"),
         F.lit(status).alias("status"),
     )
+    return typed_struct(event, OBSERVATION_EVENT)
 
 
 def _lit(value: str | Column) -> Column:

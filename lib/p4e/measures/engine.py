@@ -27,11 +27,18 @@ from p4e.measures.events import coded_events, criterion_dates, member_date_colum
 from p4e.measures.population import age_on, attributed_group
 from p4e.measures.results import representative_results
 from p4e.membership import spans
+from p4e.sail import typed_struct
 from p4e.tables import MEMBER_MEASURES
 from p4e.tables.events import EVENTS
 from p4e.tables.inputs import ELIGIBILITY
 from p4e.tables.membership import MEMBER_GROUPS, MEMBERS
 from p4e.tables.vocabulary import UNATTRIBUTED
+
+# One measure's flags for a member (`_measure_flags`).
+MEASURE_FLAGS = (
+    "struct<measure_id:string,is_in_band:boolean,is_denominator:boolean,"
+    "exclusion_reason:string,is_numerator:boolean,numerator_date:date>"
+)
 
 
 def member_measures(
@@ -147,7 +154,7 @@ def _measure_flags(measure: Measure, year: int) -> Column:
         dates = [F.col(c.key) for c in measure.numerator_events]
         numerator_date = F.greatest(*dates) if len(dates) > 1 else dates[0]
         is_numerator = numerator_date.isNotNull()
-    return F.struct(
+    flags = F.struct(
         F.lit(measure.id).alias("measure_id"),
         is_in_band.alias("is_in_band"),
         is_denominator.alias("is_denominator"),
@@ -155,6 +162,7 @@ def _measure_flags(measure: Measure, year: int) -> Column:
         is_numerator.alias("is_numerator"),
         numerator_date.cast("date").alias("numerator_date"),
     )
+    return typed_struct(flags, MEASURE_FLAGS)
 
 
 def _met(criterion: Criterion) -> Column:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -23,6 +22,7 @@ from p4e.reports.dictionary import render_dictionary
 from p4e.reports.group import group_data, render_group
 from p4e.reports.labels import labels_of
 from p4e.reports.public import public_data, render_public
+from p4e.storage.base import location_uri
 from p4e.tables import (
     DATA_COMPLETENESS,
     ELIGIBILITY,
@@ -129,8 +129,7 @@ def _rows(ctx: RunContext, table: Table, condition: Any = None) -> list[Row]:
 
 def _filesystem(lakehouse: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem and root path of the lakehouse (a local folder or a URI)."""
-    uri = lakehouse if "://" in lakehouse else str(Path(lakehouse).resolve())
-    filesystem, root = pafs.FileSystem.from_uri(uri)
+    filesystem, root = pafs.FileSystem.from_uri(location_uri(lakehouse))
     return filesystem, str(root)
 
 

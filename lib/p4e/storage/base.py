@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -166,3 +167,11 @@ def _nullable(data_type: DataType) -> DataType:
     if isinstance(data_type, MapType):
         return MapType(_nullable(data_type.keyType), _nullable(data_type.valueType), True)
     return data_type
+
+
+def location_uri(path: str) -> str:
+    """The URI delta-rs and pyarrow open for a table or folder: a local path made
+    absolute, `s3a://` spelled `s3://` (pyarrow knows only that; Spark's S3A serves both)."""
+    if path.startswith("s3a://"):
+        return "s3://" + path.removeprefix("s3a://")
+    return path if "://" in path else os.path.abspath(path)

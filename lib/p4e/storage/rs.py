@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -36,7 +35,13 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
 from p4e.errors import ConcurrentWriteConflict, P4eError, TableNotFound
-from p4e.storage.base import DeltaStore, PartitionValues, WriteMode, replaced_values
+from p4e.storage.base import (
+    DeltaStore,
+    PartitionValues,
+    WriteMode,
+    location_uri,
+    replaced_values,
+)
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 WRITE_ID_KEY = "p4e.write_id"
@@ -49,11 +54,11 @@ class RsStore(DeltaStore):
     name = "rs"
 
     def exists(self, path: str) -> bool:
-        return DeltaTable.is_deltatable(_uri(path))
+        return DeltaTable.is_deltatable(location_uri(path))
 
     def _table(self, path: str, version: int | None = None) -> DeltaTable:
         try:
-            return DeltaTable(_uri(path), version=version)
+            return DeltaTable(location_uri(path), version=version)
         except TableNotFoundError as exc:
             raise TableNotFound(f"no Delta table at {path}") from exc
 
@@ -123,7 +128,7 @@ class RsStore(DeltaStore):
     ) -> StagedWrite:
         """Pin the table's current snapshot, then let Spark write the Parquet files."""
         replace_where = replaced_values(replace_where) if replace_where else None
-        root = _uri(path)
+        root = location_uri(path)
         snapshot = DeltaTable(root) if DeltaTable.is_deltatable(root) else None
         filesystem, fs_root = pafs.FileSystem.from_uri(root)
         staged = StagedWrite(
@@ -234,11 +239,6 @@ class StagedWrite:
             self.filesystem.delete_dir(self.local_folder)
 
 
-def _uri(path: str) -> str:
-    """Absolute URI-or-path for delta-rs and pyarrow (local paths made absolute)."""
-    return path if "://" in path else os.path.abspath(path)
-
-
 def _nullable_delta_schema(schema: StructType) -> DeltaSchema:
     """Delta schema of a new table: the DataFrame's columns, all nullable as Delta expects."""
     arrow = to_arrow_schema(schema, timezone="UTC")
@@ -253,7 +253,9 @@ def _add_actions(
     filesystem: pafs.FileSystem, staging: str, folder: str, partition_by: list[str]
 ) -> list[AddAction]:
     """One add action per Parquet file Spark wrote under `staging`."""
-    infos = filesystem.get_file_info(pafs.FileSelector(staging, recursive=True))
+    # Sail writes no folder at all for an empty DataFrame (Spark writes an empty file).
+    selector = pafs.FileSelector(staging, recursive=True, allow_not_found=True)
+    infos = filesystem.get_file_info(selector)
     now_ms = int(time.time() * 1000)
     actions = []
     for info in sorted(infos, key=lambda i: i.path):

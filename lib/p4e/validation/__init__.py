@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from p4e.context import RunContext
 from p4e.errors import P4eError
 from p4e.membership.attribution import ORGANIZATION
+from p4e.sail import window_order
 from p4e.tables import INPUTS, QUARANTINE, Table
 from p4e.tables.inputs import (
     ELIGIBILITY,
@@ -44,6 +45,8 @@ from p4e.validation.rules import (
 
 # Parents first: eligibility and provider_groups before the tables whose rows they own.
 ORDER = ("provider_groups", "eligibility", "practitioner", *PERSON_TABLES)
+# The two hashes of a row digest (`_digest`).
+DIGEST_FIELDS = ("xx", "mm")
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +112,11 @@ def split_rows(
     checks = [F.when(r.broken, F.lit(r.reason)) for r in reject]
     row = _digest(columns)
     if unique is None:
-        every = Window.partitionBy(row).orderBy(row)
+        every = Window.partitionBy(row).orderBy(*window_order(row, DIGEST_FIELDS))
         checks.append(F.when(F.row_number().over(every) > 1, F.lit("duplicate row")))
     else:
         keys, values = unique
-        ordered = Window.partitionBy(*keys).orderBy(row)
+        ordered = Window.partitionBy(*keys).orderBy(*window_order(row, DIGEST_FIELDS))
         checks.append(F.when(F.lag(row).over(ordered) == row, F.lit("duplicate row")))
         agreed = _digest(values) if values else row
         by_key = Window.partitionBy(*keys)
@@ -149,7 +152,10 @@ def _digest(columns: Sequence[str]) -> Column:
     chance of about 2^-96, so duplicates and conflicts are found without sorting or
     comparing whole rows."""
     nulls = F.concat(*[F.when(F.col(c).isNull(), "1").otherwise("0") for c in columns])
-    return F.struct(F.xxhash64(nulls, *columns), F.hash(nulls, *columns))
+    return F.struct(
+        F.xxhash64(nulls, *columns).alias(DIGEST_FIELDS[0]),
+        F.hash(nulls, *columns).alias(DIGEST_FIELDS[1]),
+    )
 
 
 def input_tables(ctx: RunContext) -> list[Table]:

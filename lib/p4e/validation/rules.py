@@ -84,7 +84,7 @@ def _out_of_range(column: str) -> Column:
 
 
 def _blank(column: str) -> Column:
-    return F.col(column).isNull() | (F.trim(column) == "")
+    return F.col(column).isNull() | (F.trim(F.col(column).cast("string")) == "")
 
 
 def table_rules(
