@@ -1,5 +1,5 @@
-"""The session without Maven: `auto` runs on the rs engine and says so in one line,
-`spark` fails clearly (a child process, so the JVM is its own)."""
+"""The session without Maven: `auto` runs on the rs engine and says so in one line;
+`spark`, and an s3:// lakehouse, fail clearly (a child process, so the JVM is its own)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ try:
     build_session(load_settings(base.with_overrides(storage={{"engine": "spark"}})), conf)
 except ConfigError as exc:
     print("spark engine failed:", exc)
+try:
+    build_session(load_settings(base.with_overrides(lakehouse="s3://lake/p4e")), conf)
+except ConfigError as exc:
+    print("s3 lakehouse failed:", exc)
 settings = load_settings(base)
 spark = build_session(settings, conf)
 print("auto engine:", open_store(spark, settings.engine).name)
@@ -57,6 +61,9 @@ def test_without_maven_auto_runs_on_rs_and_says_so_and_spark_fails_clearly(tmp_p
     assert len(failed) == 1
     assert "the delta-spark jars could not be resolved from Maven Central" in failed[0]
     assert "use storage.engine auto or rs" in failed[0]
+    s3 = [line for line in out if line.startswith("s3 lakehouse failed:")]
+    assert len(s3) == 1
+    assert "hadoop-aws, which an s3:// lakehouse needs, could not be resolved" in s3[0]
     assert "auto engine: rs" in out
     assert [line for line in out if line.startswith("LOG p4e ")] == [
         "LOG p4e storage engine: rs (auto: delta-spark classes not on the classpath)"
