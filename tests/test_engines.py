@@ -8,9 +8,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,61 +77,75 @@ def test_the_delta_spark_engine_writes_the_gold_tables_of_the_rs_engine(
     assert_same_gold(spark, rs_nightly, cfg)
 
 
-@dataclass
 class Nightly:
-    """`p4e run nightly` in a child process, as a user runs it."""
+    """`p4e run nightly` in a child process, as a user runs it, on the test's Spark
+    settings and `env`; started at once, or once the nightly `after` has ended."""
 
-    cfg: Config
-    process: subprocess.Popen[bytes]
-    log: Path
+    def __init__(
+        self, cfg: Config, folder: Path, env: dict[str, str], after: Nightly | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.log = folder / "nightly.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._launch = threading.Thread(target=self._start, args=(folder, env, after))
+        self._launch.start()
+
+    def _start(self, folder: Path, env: dict[str, str], after: Nightly | None) -> None:
+        if after is not None:
+            after.wait()
+        conf_dir = folder / "conf"
+        shutil.copytree(self.cfg.conf_dir, conf_dir)
+        data = {**self.cfg.data, "spark": {**self.cfg["spark"], "conf": dict(TEST_SPARK_CONF)}}
+        (conf_dir / self.cfg.file_name).write_text(yaml.safe_dump(data))
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [*CLI, "run", "nightly", "--conf", str(conf_dir / self.cfg.file_name)],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait(self) -> int:
+        self._launch.join()
+        assert self.process is not None
+        return self.process.wait(timeout=2400)
 
     def finished(self) -> Config:
         """The run's configuration, once it succeeded."""
-        code = self.process.wait(timeout=2400)
-        assert code == 0, self.log.read_text()[-4000:]
+        assert self.wait() == 0, self.log.read_text()[-4000:]
         return self.cfg
 
-
-def start_nightly(cfg: Config, folder: Path, env: dict[str, str]) -> Nightly:
-    """Start `p4e run nightly` on `cfg` with the test's Spark settings and `env`."""
-    conf_dir = folder / "conf"
-    shutil.copytree(cfg.conf_dir, conf_dir)
-    data = {**cfg.data, "spark": {**cfg["spark"], "conf": dict(TEST_SPARK_CONF)}}
-    (conf_dir / cfg.file_name).write_text(yaml.safe_dump(data))
-    log = folder / "nightly.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*CLI, "run", "nightly", "--conf", str(conf_dir / cfg.file_name)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Nightly(cfg, process, log)
+    def stop(self) -> None:
+        self._launch.join()
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture(scope="module")
 def children(inputs, s3_server, sail_server, tmp_path_factory) -> Iterator[dict[str, Nightly]]:
-    """Every child-process nightly, started at once: over Spark Connect and on an s3://
-    lakehouse on each storage engine, and on Sail where it is installed. Each waits mostly
-    on its JVM, its server or the S3 server, so together they take little longer than
-    the slowest."""
-    runs = {}
+    """Every child-process nightly: on an s3:// lakehouse and over Spark Connect on each
+    storage engine, and on Sail where it is installed, started at once (the two Connect
+    runs one after the other). Each waits mostly on its JVM, its server or the S3 server,
+    so together they take little longer than the slowest."""
+    runs: dict[str, Nightly] = {}
     for engine in ("spark", "rs"):
-        folder = tmp_path_factory.mktemp(f"connect-{engine}")
-        cfg = copy_inputs(inputs, folder / "lakehouse", engine)
-        runs[f"connect-{engine}"] = start_nightly(cfg, folder, {"SPARK_REMOTE": "local[2]"})
         folder = tmp_path_factory.mktemp(f"s3-{engine}")
         cfg = upload_inputs(inputs, s3_server, f"s3://lake/{engine}", engine)
-        runs[f"s3-{engine}"] = start_nightly(cfg, folder, s3_server)
+        runs[f"s3-{engine}"] = Nightly(cfg, folder, s3_server)
+    # One local Connect server at a time: the client always finds it on port 15002.
+    for engine, after in (("spark", None), ("rs", "connect-spark")):
+        folder = tmp_path_factory.mktemp(f"connect-{engine}")
+        cfg = copy_inputs(inputs, folder / "lakehouse", engine)
+        previous = runs[after] if after else None
+        runs[f"connect-{engine}"] = Nightly(cfg, folder, {"SPARK_REMOTE": "local[2]"}, previous)
     if sail_server is not None:
         folder = tmp_path_factory.mktemp("sail")
         cfg = copy_inputs(inputs, folder / "lakehouse", "rs")
-        runs["sail"] = start_nightly(cfg, folder, {"SPARK_REMOTE": sail_server})
+        runs["sail"] = Nightly(cfg, folder, {"SPARK_REMOTE": sail_server})
     yield runs
     for run in runs.values():
-        if run.process.poll() is None:
-            run.process.kill()
-            run.process.wait()
+        run.stop()
 
 
 @pytest.mark.parametrize("engine", ["spark", "rs"])

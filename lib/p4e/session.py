@@ -82,8 +82,6 @@ def build_session(settings: Settings, extra_conf: Mapping[str, str] | None = Non
     master = None if remote or _under_spark_submit() else spark_settings.master
     if remote:  # Spark Connect refuses a master beside the remote
         conf.pop("spark.master", None)
-    if remote and remote.startswith("local"):  # a server of this process's own: any free port
-        conf.setdefault("spark.connect.grpc.binding.port", "0")
     local_jvm = not _under_spark_submit() and (remote is None or remote.startswith("local"))
     needs = []
     if local_jvm and settings.engine == "spark":
