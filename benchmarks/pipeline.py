@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown engine(s) {sorted(unknown)}; use {', '.join(ENGINES)}")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="p4e-bench-pipeline-"))
     if len(engines) > 1:
-        return _matrix(argv or [], engines, workdir, args.json)
+        return _matrix(sys.argv[1:] if argv is None else argv, engines, workdir, args.json)
     rows = _run(args, engines[0], workdir)
     _print_steps(rows)
     if args.json:
@@ -155,7 +155,10 @@ def _run(args: argparse.Namespace, engine: str, workdir: Path) -> list[dict]:
         if engine == "sail":
             os.environ["SPARK_REMOTE"] = stack.enter_context(_sail_server())
         spark = build_session(settings, {"spark.driver.memory": args.driver_memory})
-        return _timed(spark, base, args, engine, sizes, workdir)
+        try:
+            return _timed(spark, base, args, engine, sizes, workdir)
+        finally:  # before the Sail server stops: a client left open keeps retrying it
+            spark.stop()
 
 
 def _timed(
