@@ -234,7 +234,7 @@ def _matrix(argv: list[str], engines: list[str], workdir: Path, out: str | None)
     rows: list[dict] = []
     for engine in engines:
         with tempfile.NamedTemporaryFile(suffix=".json") as part:
-            child = [a for a in _without(argv, "--engine", "--json", "--workdir")]
+            child = _without(argv, "--engine", "--json", "--workdir")
             subprocess.run(
                 [
                     sys.executable,
@@ -287,7 +287,13 @@ def _sail_server() -> Iterator[str]:
     sail = shutil.which("sail", path=str(Path(sys.executable).parent)) or "sail"
     server = subprocess.Popen([sail, "spark", "server", "--ip", "127.0.0.1", "--port", str(port)])
     try:
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"the Sail server did not start listening on port {port}")
             time.sleep(0.2)
         yield f"sc://127.0.0.1:{port}"
     finally:

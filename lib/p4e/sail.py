@@ -35,17 +35,18 @@ def union_by_name(frames: Sequence[DataFrame]) -> DataFrame:
     there (what Spark's `unionByName(allowMissingColumns=True)` does).
 
     Sail fills such columns with untyped (void) nulls."""
+    schemas = [df.schema for df in frames]  # one schema request per frame (over Connect)
     types: dict[str, str] = {}
-    for df in frames:
-        for f in df.schema.fields:
+    for schema in schemas:
+        for f in schema.fields:
             types.setdefault(f.name, f.dataType.simpleString())
     filled = [
         df.select(
             *[
-                F.col(name) if name in df.columns else F.lit(None).cast(kind).alias(name)
+                F.col(name) if name in schema.names else F.lit(None).cast(kind).alias(name)
                 for name, kind in types.items()
             ]
         )
-        for df in frames
+        for df, schema in zip(frames, schemas, strict=True)
     ]
     return reduce(DataFrame.unionByName, filled)
