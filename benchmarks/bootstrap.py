@@ -34,8 +34,8 @@ from p4e.stats.profiles import OUTCOME_PREFIX, PROB_PREFIX, member_outcomes
 
 CATEGORIES = ("hispanic", "white", "black", "asian", "aian", "nhpi", "multiracial", "other")
 CATEGORY_SHARES = (0.18, 0.45, 0.16, 0.08, 0.02, 0.01, 0.05, 0.05)
-MEASURES = ("BCS", "CBP", "COL", "HBD", "HBD_POOR", "WCV")
-DIRECTIONS = {m: ("lower" if m == "HBD_POOR" else "higher") for m in MEASURES}
+MEASURES = ("BCS", "CBP", "COL", "GSD", "GSD_POOR", "WCV")
+DIRECTIONS = {m: ("lower" if m == "GSD_POOR" else "higher") for m in MEASURES}
 YEAR = 2023
 SEED = 20230101
 
@@ -104,16 +104,16 @@ def synthetic_inputs(
     )
     u_den = _uniform(F.col("member_id"), F.col("measure_id"), F.lit("den"))
     denominator = (
-        F.when(F.col("measure_id").isin("HBD", "HBD_POOR"), u["dm"] < 0.12)
+        F.when(F.col("measure_id").isin("GSD", "GSD_POOR"), u["dm"] < 0.12)
         .when(F.col("measure_id") == "CBP", u["htn"] < 0.30)
         .otherwise(u_den < 0.9)
     )
     rate = F.lit(0.55) + F.col("mi") * F.lit(0.03) - F.col("cat") * F.lit(0.03)
     u_num = _uniform(F.col("member_id"), F.lit("num"), F.col("measure_id"))
-    u_a1c = _uniform(F.col("member_id"), F.lit("a1c"))  # HBD and HBD_POOR share the test
+    u_a1c = _uniform(F.col("member_id"), F.lit("a1c"))  # GSD and GSD_POOR share the test
     numerator = (
-        F.when(F.col("measure_id") == "HBD", u_a1c < rate)
-        .when(F.col("measure_id") == "HBD_POOR", u_a1c > rate + 0.1)
+        F.when(F.col("measure_id") == "GSD", u_a1c < rate)
+        .when(F.col("measure_id") == "GSD_POOR", u_a1c > rate + 0.1)
         .otherwise(u_num < rate)
     )
     member_measures = (

@@ -137,8 +137,13 @@ def test_each_input_row_counts_for_the_years_that_read_it(spark, cfg):
     assert years_reading("events", {"event_date": d(2016, 5, 1)}) == list(span)
     assert years_reading("events", {"event_date": d(2023, 5, 1)}) == list(range(2023, 2027))
     assert years_reading("events", {"event_date": d(2026, 1, 2)}) == [2026]
+    # enrollment reaches back: COL reads MY-1, BCS from Oct 1 of MY-2
     spans = {"enrollment_start_date": d(2023, 7, 1), "enrollment_end_date": d(2024, 6, 30)}
-    assert years_reading("spans", spans) == [2023, 2024]
+    assert years_reading("spans", spans) == [2023, 2024, 2025]
+    autumn = {"enrollment_start_date": d(2020, 1, 1), "enrollment_end_date": d(2022, 10, 1)}
+    assert years_reading("spans", autumn) == [2020, 2021, 2022, 2023, 2024]
+    summer = {"enrollment_start_date": d(2020, 1, 1), "enrollment_end_date": d(2022, 9, 30)}
+    assert years_reading("spans", summer) == [2020, 2021, 2022, 2023]
     still_enrolled = {"enrollment_start_date": d(2024, 7, 1), "enrollment_end_date": None}
     open_ended = "enrollment_start_date date, enrollment_end_date date"
     assert years_reading("spans", still_enrolled, open_ended) == [2024, 2025, 2026]

@@ -12,7 +12,7 @@ from p4e.config.contracts import load_contracts, parse_contract
 from p4e.errors import ConfigError
 from p4e.generate.scenarios import SCENARIO_GROUPS
 
-MEASURES = {"COL", "BCS", "CBP", "HBD", "HBD_POOR", "WCV"}
+MEASURES = {"COL", "BCS", "CBP", "GSD", "GSD_POOR", "WCV"}
 FILE = Path("conf/contracts/test.yaml")
 VALID = {
     "id": "C1",
@@ -47,6 +47,12 @@ def test_a_valid_contract_loads_with_defaults_and_decimals():
     assert isinstance(c.payout.eliminated_share, Decimal)
     assert c.downside_share == Decimal("0.25")
     assert (c.pool.kind, c.pool.amount) == ("pmpm", Decimal("2.5"))
+
+
+def test_a_former_measure_id_names_the_measure_it_became():
+    known = {**{m: m for m in MEASURES}, "HBD": "GSD"}
+    data = {**VALID, "measures": [{"id": "HBD", "weight": 0.5}, {"id": "WCV", "weight": 0.3}]}
+    assert [m.measure_id for m in parse_contract(FILE, data, known).measures] == ["GSD", "WCV"]
 
 
 def test_the_shipped_examples_cover_every_planted_scenario(base_config):

@@ -86,6 +86,7 @@ def test_every_slot_of_a_claim_line_is_an_event_and_empty_slots_are_not(spark, s
         ("C1", "PROCEDURE", "99213", "outpatient", D(2023, 4, 1), "11", None, "family medicine"),
         ("C1", "PROCEDURE", "3074F", "systolic_lt_130", D(2023, 4, 2), "02", None, None),
         ("C2", "UBREV", "0651", "hospice", D(2023, 4, 1), None, "0651", None),
+        ("C2", "UBTOB", "0811", "hospice", D(2023, 4, 1), None, None, None),
         ("C2", "ICD10PCS", "0HTV0ZZ", "bilateral_mastectomy", D(2023, 4, 3), None, None, None),
     }
     assert df.filter(F.col("claim_id") == "C2").select("bill_type").distinct().collect()[0][0] == (

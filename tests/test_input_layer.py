@@ -34,12 +34,13 @@ NOT_IN_THE_FEED = (
 
 def _lake() -> Lake:
     lake = Lake()
-    # A: woman of 60, screened (mammogram), switched to G2 in July: G2's member in 2023
+    # A: woman of 60, enrolled since Oct 1 2021 (BCS's period), screened (mammogram),
+    # switched to G2 in July: G2's member in 2023
     lake.member(
         "A",
         date(1963, 2, 1),
         sex="F",
-        spans=COVERED,
+        spans=((date(2021, 10, 1), None),),
         groups=(("G1", 2022), ("G1", YEAR, range(1, 7)), ("G2", YEAR, range(7, 13))),
     )
     lake.claim("A", date(YEAR, 3, 1), "CPT", "77067")
@@ -132,9 +133,9 @@ def test_the_nightly_runs_on_hand_built_input_layer_tables(nightly):
     }
     assert flags[("A", "BCS")] == ("G2", True, False, True)
     assert ("B", "BCS") not in flags and flags[("B", "COL")] == ("G1", True, False, True)
-    assert flags[("C", "HBD")] == ("G1", True, False, True)  # 7.4% < 8, the cancelled test ignored
-    assert flags[("C", "HBD_POOR")] == ("G1", True, False, False)
-    assert flags[("D", "HBD")] == ("G1", True, False, False)
-    assert flags[("D", "HBD_POOR")] == ("G1", True, False, True)
+    assert flags[("C", "GSD")] == ("G1", True, False, True)  # 7.4% < 8, the cancelled test ignored
+    assert flags[("C", "GSD_POOR")] == ("G1", True, False, False)
+    assert flags[("D", "GSD")] == ("G1", True, False, False)
+    assert flags[("D", "GSD_POOR")] == ("G1", True, False, True)
     assert flags[("E", "CBP")] == ("G1", True, False, True)
     assert flags[("F", "WCV")] == ("G2", True, False, True)

@@ -19,7 +19,7 @@ from p4e.tables.vocabulary import UNATTRIBUTED
 from test_measures_lake import Lake
 
 D = date
-ADULT = D(1965, 6, 15)  # 58 on Dec 31 2023: COL, CBP, HBD, HBD_POOR (BCS if female)
+ADULT = D(1965, 6, 15)  # 58 on Dec 31 2023: COL, CBP, GSD, GSD_POOR (BCS if female)
 SENIOR = D(1955, 3, 1)  # 68: 66+ exclusions apply
 IN_2022 = D(2022, 4, 1)
 
@@ -32,7 +32,9 @@ def _hypertensive(lake: Lake, member_id: str, birth: date = ADULT) -> Lake:
 
 
 def _diabetic(lake: Lake, member_id: str) -> Lake:
-    return lake.member(member_id, ADULT).claim(member_id, IN_2022, "ICD10CM", "E11.9")
+    """Diabetes by claims: diagnoses on two dates in MY-1..MY."""
+    lake.member(member_id, ADULT).claim(member_id, IN_2022, "ICD10CM", "E11.9")
+    return lake.claim(member_id, D(2023, 1, 5), "ICD10CM", "E11.9")
 
 
 def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
@@ -43,6 +45,8 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
     not_screened = (False, None, False, None)
 
     def enrolled(member_id: str, spans, is_enrolled: bool, payer: str = "plan") -> None:
+        """COL's period is MY-1 and MY: 2022 is covered by the plan unless said."""
+        lake.member(member_id, ADULT, spans=((D(2022, 1, 1), D(2022, 12, 31)),))
         lake.member(member_id, ADULT, spans=spans, payer=payer)
         expect[member_id, "COL"] = (is_enrolled, *not_screened)
 
@@ -52,7 +56,10 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
     enrolled("two_gaps", (*two_gaps, (D(2023, 7, 11), D(2024, 5, 1))), False)
     enrolled("start_gap45", ((D(2023, 2, 15), D(2023, 12, 31)),), True)
     enrolled("start_gap46", ((D(2023, 2, 16), D(2023, 12, 31)),), False)
-    enrolled("end_gap45", ((D(2023, 1, 1), D(2023, 11, 16)),), True)
+    # Not enrolled on the anchor date Dec 31: out, however short the gap.
+    enrolled("end_gap45", ((D(2023, 1, 1), D(2023, 11, 16)),), False)
+    enrolled("end_gap1", ((D(2023, 1, 1), D(2023, 12, 30)),), False)
+    enrolled("anchor_day", ((D(2023, 1, 1), D(2023, 12, 31)),), True)
     enrolled("end_gap46", ((D(2023, 1, 1), D(2023, 11, 15)),), False)
     enrolled("start_and_end_gap", ((D(2023, 1, 10), D(2023, 12, 20)),), False)
     # overlapping, abutting and nested spans merge; the running furthest end carries over
@@ -65,7 +72,8 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
     )
     enrolled("merged", spans, True)
     enrolled("not_enrolled", ((D(2021, 1, 1), D(2022, 12, 31)),), False)
-    enrolled("other_payer", ((D(2023, 1, 1), D(2023, 12, 31)),), True, payer="medicare")
+    # Another payer's coverage is not the plan's: out.
+    enrolled("other_payer", ((D(2023, 1, 1), D(2023, 12, 31)),), False, payer="medicare")
 
     # --- COL: age band and look-back windows -----------------------------------------------
     lake.member("age45", D(1978, 1, 1))
@@ -120,7 +128,8 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
     )
     expect["htn_same_day", "CBP"] = (False, False, None, False, None)
     lake.member("htn_inpatient", ADULT).claim("htn_inpatient", D(2023, 2, 1), "ICD10CM", "I10")
-    lake.claim("htn_inpatient", D(2023, 3, 1), "ICD10CM", "I10", pos="21")
+    lake.claim("htn_inpatient", D(2023, 3, 1), "ICD10CM", "I10", pos="23")
+    lake.rows["medical_claim"][-1]["hcpcs_code"] = "99283"  # an ED visit: not outpatient
     expect["htn_inpatient", "CBP"] = (False, False, None, False, None)
     lake.member("htn_window", ADULT).claim("htn_window", D(2021, 12, 31), "ICD10CM", "I10")
     lake.claim("htn_window", D(2022, 1, 1), "ICD10CM", "I10").claim(
@@ -184,21 +193,21 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
         lambda m: lake.bp(m, may1, 138, 70),
     )
     bp_story(
-        "bp_incomplete_latest",  # Nov 1 has a systolic only: Sep 1 is the latest full reading
-        True,
-        D(2023, 9, 1),
+        "bp_incomplete_latest",  # Nov 1 has a systolic only: not controlled, Sep 1 not used
+        False,
+        None,
         lambda m: lake.bp(m, D(2023, 9, 1), 120, 70),
         lambda m: lake.obs(m, nov1, "8480-6", 150),
     )
 
-    # --- HBD / HBD_POOR ------------------------------------------------------------------
+    # --- GSD / GSD_POOR ------------------------------------------------------------------
     def a1c_story(member_id: str, controlled: bool, poor: bool, day: date | None, *readings):
         _diabetic(lake, member_id)
         for reading in readings:
             reading(member_id)
-        expect[member_id, "HBD"] = (True, False, None, controlled, day if controlled else None)
+        expect[member_id, "GSD"] = (True, False, None, controlled, day if controlled else None)
         poor_date = day if poor and day is not None else None
-        expect[member_id, "HBD_POOR"] = (True, False, None, poor, poor_date)
+        expect[member_id, "GSD_POOR"] = (True, False, None, poor, poor_date)
 
     jun1 = D(2023, 6, 1)
     a1c_story("a1c_8_0", False, False, jun1, lambda m: lake.obs(m, jun1, "4548-4", 8.0))
@@ -225,10 +234,12 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
         lambda m: lake.obs(m, jun1, "4548-4", 6.0).obs(m, D(2023, 10, 1), "4548-4", 10.0),
     )
     lake.member("no_diabetes", ADULT).claim("no_diabetes", D(2021, 12, 31), "ICD10CM", "E10.9")
-    expect["no_diabetes", "HBD"] = (False, False, None, False, None)
-    expect["no_diabetes", "HBD_POOR"] = (False, False, None, True, None)
+    expect["no_diabetes", "GSD"] = (False, False, None, False, None)
+    expect["no_diabetes", "GSD_POOR"] = (False, False, None, True, None)
+    # Diabetes by pharmacy: insulin dispensed and one diagnosis.
     lake.member("type1", ADULT).claim("type1", D(2023, 12, 31), "ICD10CM", "e10.9")
-    expect["type1", "HBD_POOR"] = (True, False, None, True, None)
+    lake.fill("type1", D(2023, 12, 31), "00088222033")
+    expect["type1", "GSD_POOR"] = (True, False, None, True, None)
 
     # --- exclusions ---------------------------------------------------------------------------
     lake.member("died_2023", ADULT, death=D(2023, 6, 1))
@@ -249,7 +260,9 @@ def _build() -> tuple[Lake, dict[tuple[str, str], tuple | None]]:
     lake.member("frail_only", SENIOR).claim("frail_only", D(2023, 5, 5), "ICD10CM", "R54")
     expect["frail_only", "COL"] = (True, *not_screened)
     lake.member("frail_ill", SENIOR).claim("frail_ill", D(2023, 5, 5), "ICD10CM", "R54")
+    lake.claim("frail_ill", D(2023, 5, 6), "ICD10CM", "R54")
     lake.claim("frail_ill", D(2022, 1, 1), "ICD10CM", "G30.9")
+    lake.claim("frail_ill", D(2022, 2, 1), "ICD10CM", "G30.9")
     expect["frail_ill", "COL"] = (True, True, "frailty_advanced_illness", False, None)
     lake.member("frail_ill_65", D(1958, 1, 1)).claim(
         "frail_ill_65", D(2023, 5, 5), "ICD10CM", "R54"
@@ -310,6 +323,9 @@ def test_story(result, key):
         return
     row = rows[key]
     is_denominator, is_excluded, reason, is_numerator, numerator_date = expected
+    if not is_denominator:  # exclusions and numerator are only set inside the denominator
+        is_excluded, reason, is_numerator, numerator_date = False, None, False, None
+    assert row["is_in_rate"] is (is_denominator and not is_excluded)
     actual = (
         row["is_denominator"],
         row["is_excluded"],
@@ -333,8 +349,8 @@ def test_groups_and_plan_membership(result):
 
 def test_rows_only_for_measures_in_band(result):
     _, rows = result
-    # an adult man of 58 is in COL, CBP, HBD and HBD_POOR only
-    assert {m for (member, m) in rows if member == "gap45"} == {"COL", "CBP", "HBD", "HBD_POOR"}
+    # an adult man of 58 is in COL, CBP, GSD and GSD_POOR only
+    assert {m for (member, m) in rows if member == "gap45"} == {"COL", "CBP", "GSD", "GSD_POOR"}
     assert {m for (member, m) in rows if member == "mammo_oct1"} == {
-        "BCS", "COL", "CBP", "HBD", "HBD_POOR"
+        "BCS", "COL", "CBP", "GSD", "GSD_POOR"
     }  # fmt: skip

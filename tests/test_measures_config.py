@@ -96,17 +96,30 @@ def _edit(conf: Path, measure: str, edit) -> Path:
 def test_shipped_definitions(base_config, spark):
     defs = load_settings(base_config).measures
     by_id = {m.id: m for m in defs.measures}
-    assert sorted(by_id) == ["BCS", "CBP", "COL", "HBD", "HBD_POOR", "WCV"]
+    assert sorted(by_id) == ["BCS", "CBP", "COL", "GSD", "GSD_POOR", "WCV"]
+    assert defs.aliases == {"HBD": "GSD", "HBD_POOR": "GSD_POOR"}
     assert {m: by_id[m].direction for m in by_id} == {
         "BCS": "higher", "CBP": "higher", "COL": "higher",
-        "HBD": "higher", "HBD_POOR": "lower", "WCV": "higher",
+        "GSD": "higher", "GSD_POOR": "lower", "WCV": "higher",
     }  # fmt: skip
     bands = {m: (by_id[m].min_age, by_id[m].max_age, by_id[m].sexes) for m in by_id}
-    assert bands == {
-        "COL": (46, 75, None), "BCS": (52, 74, ("F",)), "CBP": (18, 85, None),
-        "HBD": (18, 75, None), "HBD_POOR": (18, 75, None), "WCV": (3, 21, None),
+    assert bands == {  # the latest versions: BCS 42-74 from MY2025
+        "COL": (46, 75, None), "BCS": (42, 74, ("F",)), "CBP": (18, 85, None),
+        "GSD": (18, 75, None), "GSD_POOR": (18, 75, None), "WCV": (3, 21, None),
     }  # fmt: skip
-    assert all((m.max_gaps, m.max_gap_days) == (1, 45) for m in defs.measures)
+    bcs_2024 = next(m for m in defs.for_year(2024).measures if m.id == "BCS")
+    assert (bcs_2024.version, bcs_2024.min_age) == ("MY2024", 52)
+    periods = {
+        m.id: [c[:2] for c in m.enrollment.checks(2024)] for m in defs.for_year(2024).measures
+    }
+    anchor = (date(2024, 12, 31), date(2024, 12, 31))
+    my = (date(2024, 1, 1), date(2024, 12, 31))
+    assert periods["COL"] == [(date(2023, 1, 1), date(2023, 12, 31)), my, anchor]
+    assert periods["BCS"] == [
+        (date(2022, 10, 1), date(2022, 12, 31)), (date(2023, 1, 1), date(2023, 12, 31)), my,
+        anchor,
+    ]  # fmt: skip
+    assert periods["CBP"] == periods["GSD"] == periods["WCV"] == [my, anchor]
     shipped: dict[str, set] = {}
     for name, system, code in defs.valuesets.rows:
         shipped.setdefault(name, set()).add((system, code))
@@ -159,12 +172,12 @@ def test_shipped_definitions(base_config, spark):
             "denominator.all_of[0].min_count must be an integer",
         ),
         (
-            "HBD",
+            "GSD",
             lambda d: d["numerator"]["result"].update(missing_counts_as="yes"),
             "numerator.result.missing_counts_as must be true or false",
         ),
         (
-            "HBD",
+            "GSD",
             lambda d: d["population"]["age"].update(max=10),
             "population.age.max must be an integer between 18 and 150",
         ),
@@ -172,6 +185,26 @@ def test_shipped_definitions(base_config, spark):
             "WCV",
             lambda d: d["numerator"].update(result={"window": "measurement_year"}),
             "numerator needs exactly one of any_of",
+        ),
+        (
+            "BCS",
+            lambda d: d["versions"][1]["years"].update({"from": 2024}),
+            "versions MY2024 and MY2025 are both effective in 2024",
+        ),
+        ("BCS", lambda d: d.update(version="x"), "version must not be given beside versions"),
+        ("CBP", lambda d: d.pop("denominator"), "numerator.result.on_or_after needs a denominator"),
+        (
+            "COL",
+            lambda d: d["population"]["enrollment"]["periods"][0].update(
+                window={"from": {"years": -1, "month": 1, "day": 1}}
+            ),
+            "population.enrollment.periods[0].window must have both ends",
+        ),
+        ("GSD", lambda d: d.update(aliases=["COL"]), "alias 'COL' is already the id or an alias"),
+        (
+            "BCS",
+            lambda d: d["exclusions"][0]["any_of"][1].update(modifiers=None, sides=["RT"]),
+            "sides is not a known field",
         ),
     ],
 )
@@ -184,11 +217,12 @@ def test_invalid_measure_names_file_and_field(conf, measure, edit, message):
 
 def test_invalid_valueset_names_file_and_line(conf):
     path = conf / "valuesets" / "wcv.csv"
+    line = len(path.read_text().splitlines()) + 1
     path.write_text(path.read_text() + "well_care,READ2,123,not a known code system\n")
-    with pytest.raises(ConfigError, match=r"wcv.csv line 14: code_system 'READ2' is not a spell"):
+    with pytest.raises(ConfigError, match=rf"wcv.csv line {line}: code_system 'READ2' is not a"):
         _load(conf)
     path.write_text(path.read_text().replace("READ2,123", "ICD10CM,Z0*0"))
-    with pytest.raises(ConfigError, match=r"wcv.csv line 14: '\*' may only end a code"):
+    with pytest.raises(ConfigError, match=rf"wcv.csv line {line}: '\*' may only end a code"):
         _load(conf)
 
 
@@ -291,7 +325,7 @@ def test_new_measure_needs_yaml_and_csv_only(spark, cfg, conf):
     assert got == {
         ("vacc_jul1", "FLU"): (True, None, True, date(2022, 7, 1)),
         ("vacc_jun30", "FLU"): (True, None, False, None),
-        ("vacc_gap", "FLU"): (False, None, True, date(2023, 1, 1)),
+        ("vacc_gap", "FLU"): (False, None, False, None),  # outside the denominator: unset
         ("allergic", "FLU"): (True, "egg_allergy", True, date(2023, 2, 1)),
         ("hospice", "FLU"): (True, "hospice", False, None),
         ("vacc_jul1", "LDL"): (True, None, True, date(2023, 9, 1)),

@@ -19,8 +19,10 @@ from p4e.measures import member_measures
 from p4e.membership import members, spans, yearly_attribution
 from p4e.tables import INPUTS
 
-FULL_2023 = ((date(2023, 1, 1), date(2023, 12, 31)),)
+# Enrolled through every measure's period of MY2023 (BCS's from Oct 1 2021).
+FULL_2023 = ((date(2021, 10, 1), date(2023, 12, 31)),)
 LAB_LOINC = ("4548-4", "97506-0")
+PCP_NPI = "1000000001"  # renders every claim line unless a story says otherwise
 TABLES = (
     "eligibility",
     "provider_attribution",
@@ -54,6 +56,7 @@ def claim_line(claim_id: str, person: str, day: date, system: str, code: str, po
         "claim_line_start_date": day,
         "place_of_service_code": pos,
         "diagnosis_code_type": "icd-10-cm",
+        "rendering_npi": PCP_NPI,
     }
     if system in ("CPT", "CPT2", "HCPCS"):
         line |= {"hcpcs_code": code, "diagnosis_code_1": "R69"}
@@ -80,7 +83,12 @@ def claim_line(claim_id: str, person: str, day: date, system: str, code: str, po
 class Lake:
     """Rows of the input tables the measure engine reads, added story by story."""
 
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    rows: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: (
+            {t: [] for t in TABLES}
+            | {"practitioner": [{"npi": PCP_NPI, "specialty": "Family Medicine"}]}
+        )
+    )
 
     def member(
         self,
@@ -166,7 +174,7 @@ class Lake:
         eligibility = inputs["eligibility"]
         return member_measures(
             spark,
-            settings.measures,
+            settings.measures.for_year(settings.spec_year(year)),
             year,
             payers=settings.plan.payers,
             members=members(eligibility, settings.inputs.genders),

@@ -13,7 +13,7 @@ from p4e.tables import INPUTS, MEMBER_MEASURES
 from p4e.tables.vocabulary import UNATTRIBUTED
 from test_measures_lake import Lake
 
-SPANS = ((date(2022, 1, 1), date(2023, 12, 31)),)
+SPANS = ((date(2021, 1, 1), date(2023, 12, 31)),)  # COL reads MY-1 too
 GROUPS = (("G1", 2022), ("G1", 2023))
 
 

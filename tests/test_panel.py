@@ -15,7 +15,9 @@ CATEGORIES = ("white", "black")
 
 
 def _mm(member, group, measure, year, population, numerator, excluded=False, plan=True):
-    return (member, group, measure, year, plan, population, excluded, None, numerator, None)
+    in_rate = population and not excluded
+    return (member, group, measure, year, "base", plan, population, excluded, None, in_rate,
+            numerator, None)  # fmt: skip
 
 
 def test_profiles_follow_each_member_across_the_years_of_their_group(spark):

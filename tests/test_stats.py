@@ -30,9 +30,9 @@ from p4e.tables import (
 
 CATEGORIES = ("white", "black", "hispanic", "asian")
 MEMBER_MEASURES_DDL = (
-    "member_id STRING, group_id STRING, measure_id STRING, year INT, is_plan_member BOOLEAN, "
-    "is_denominator BOOLEAN, is_excluded BOOLEAN, exclusion_reason STRING, "
-    "is_numerator BOOLEAN, numerator_date DATE"
+    "member_id STRING, group_id STRING, measure_id STRING, year INT, spec_version STRING, "
+    "is_plan_member BOOLEAN, is_denominator BOOLEAN, is_excluded BOOLEAN, "
+    "exclusion_reason STRING, is_in_rate BOOLEAN, is_numerator BOOLEAN, numerator_date DATE"
 )
 DEMOGRAPHICS_DDL = (
     "member_id STRING, year INT, dimension STRING, category STRING, source STRING, "
@@ -109,10 +109,12 @@ def simulate(specs: list[GroupSpec], measures: tuple[str, ...], year: int, seed:
                     "group_id": group,
                     "measure_id": measure,
                     "year": year,
+                    "spec_version": "base",
                     "is_plan_member": True,
                     "is_denominator": in_pop[:, m],
                     "is_excluded": excluded[:, m],
                     "exclusion_reason": np.where(excluded[:, m], "hospice", None),
+                    "is_in_rate": in_pop[:, m] & ~excluded[:, m],
                     "is_numerator": numerator[:, m],
                     "numerator_date": None,
                 }
@@ -199,10 +201,12 @@ def story_frames(spark):
                     group,
                     measure,
                     2023,
+                    "base",
                     True,
                     bool(pop),
                     excluded,
                     "hospice" if excluded else None,
+                    bool(pop) and not excluded,
                     bool(num),
                     None,
                 )

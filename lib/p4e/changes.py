@@ -3,7 +3,8 @@
 A year's fingerprint covers everything its rows of member_demographics,
 member_measures and the stats tables are computed from: per silver input, the
 number of rows that year reads and an order-free sum of their 64-bit row hashes
-(events dated inside the year's windows, eligibility spans overlapping the year,
+(events dated inside the year's windows, eligibility spans overlapping the
+enrollment periods of the year's measures (COL and BCS reach back into earlier years),
 the year's member groups, answers recorded by its end, every member), plus a
 digest of the configuration that shapes results (not the contracts, which only
 settlement reads) and one of the code. Census tables given by a dimension's
@@ -33,6 +34,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from p4e.config import Settings
+from p4e.config.measures import Definitions
 from p4e.context import RunContext
 from p4e.measures.events import in_events_span
 from p4e.tables import JOB_RUNS, Table
@@ -105,6 +107,10 @@ class Reading:
 def year_rows(settings: Settings) -> dict[str, Reading]:
     """Input name -> how each year reads it."""
     definitions = settings.measures
+
+    def of(y: int) -> Definitions:
+        return definitions.for_year(settings.spec_year(y))
+
     answers = RACE_ETHNICITY.in_layer("silver", settings.dimension.source_table)
     return {
         MEMBERS.name: Reading(MEMBERS, None, lambda y: None),
@@ -113,7 +119,9 @@ def year_rows(settings: Settings) -> dict[str, Reading]:
             SPAN_COLUMNS,
             lambda y: (
                 (F.col("enrollment_start_date") <= F.lit(date(y, 12, 31)))
-                & F.coalesce(F.col("enrollment_end_date") >= F.lit(date(y, 1, 1)), F.lit(True))
+                & F.coalesce(
+                    F.col("enrollment_end_date") >= F.lit(of(y).enrollment_start(y)), F.lit(True)
+                )
             ),
         ),
         answers.name: Reading(
@@ -121,7 +129,7 @@ def year_rows(settings: Settings) -> dict[str, Reading]:
         ),
         MEMBER_GROUPS.name: Reading(MEMBER_GROUPS, None, lambda y: F.col("year") == y),
         EVENTS.name: Reading(
-            EVENTS, None, lambda y: in_events_span(F.col("event_date"), definitions, [y])
+            EVENTS, None, lambda y: in_events_span(F.col("event_date"), of(y), [y])
         ),
     }
 

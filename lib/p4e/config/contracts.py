@@ -41,7 +41,7 @@ contract file looks like:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
@@ -159,13 +159,16 @@ class Contract:
         return tuple(range(self.start_year, self.start_year + self.term_years))
 
 
-def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]) -> Contract:
+def parse_contract(
+    file: Path, data: Mapping[str, Any], known_measures: Collection[str] | Mapping[str, str]
+) -> Contract:
     """Validate one contract document.
 
     Args:
         file: its file (named in errors).
         data: the parsed YAML mapping.
-        known_measures: measure ids configured in `conf/measures` (aliases included).
+        known_measures: measure ids configured in `conf/measures`, or a mapping from
+            each id and former id (alias, e.g. HBD) to the measure id it names now.
 
     Raises:
         ConfigError: a field is missing, unknown or invalid; the message names it.
@@ -181,7 +184,10 @@ def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]
     if max(baseline) >= start_year:
         doc["baseline_years"].fail(f"must all come before term.start_year {start_year}")
     items = doc["measures"].items(non_empty=True)
-    measures = tuple(_measure(item, known_measures) for item in items)
+    names = (
+        known_measures if isinstance(known_measures, Mapping) else {m: m for m in known_measures}
+    )
+    measures = tuple(_measure(item, names) for item in items)
     ids = [m.measure_id for m in measures]
     if len(set(ids)) != len(ids):
         doc["measures"].fail(f"lists a measure twice: {ids}")
@@ -215,12 +221,13 @@ def parse_contract(file: Path, data: Mapping[str, Any], known_measures: set[str]
     )
 
 
-def _measure(field: Field, known: set[str]) -> MeasureTerm:
+def _measure(field: Field, known: Mapping[str, str]) -> MeasureTerm:
+    """A measure of the contract; a former id (alias) names the measure it became."""
     field.mapping(("id", "weight"))
     measure_id = field["id"].text()
     if measure_id not in known:
         field["id"].fail(f"{measure_id!r} is not a configured measure")
-    return MeasureTerm(measure_id, field["weight"].decimal(low=Decimal(0)))
+    return MeasureTerm(known[measure_id], field["weight"].decimal(low=Decimal(0)))
 
 
 def _share(field: Field, default: object = REQUIRED) -> Decimal:
@@ -275,12 +282,14 @@ def _pool(field: Field) -> Pool:
     return Pool(kind, field[kind].decimal(low=Decimal(0)))
 
 
-def load_contracts(folder: Path, known_measures: set[str]) -> dict[str, Contract]:
+def load_contracts(
+    folder: Path, known_measures: Collection[str] | Mapping[str, str]
+) -> dict[str, Contract]:
     """Every contract of `folder` (`paths.contracts`), by contract id.
 
     Args:
         folder: the contracts folder.
-        known_measures: measure ids configured in `conf/measures`.
+        known_measures: as for `parse_contract`.
 
     Raises:
         ConfigError: a file is invalid, or two files use the same contract id.

@@ -46,7 +46,9 @@ TOP_LEVEL = (
     "codes",
     "validation",
     "stats",
+    "spec_versions",
 )
+SPEC_VERSIONS = ("by_year", "restated")
 PATHS = ("measures", "valuesets", "dimensions", "contracts")
 
 
@@ -68,6 +70,9 @@ class Settings:
         dimension: the equity dimension.
         stats: rates, bootstrap and eligibility settings.
         contracts: the contracts, by id.
+        spec_versions: by_year (each year with the measure versions effective in it) or
+            restated (every year with the versions of the last year, so baselines are
+            measured as the performance year is).
     """
 
     config: Config
@@ -83,6 +88,11 @@ class Settings:
     dimension: Dimension
     stats: StatsSettings
     contracts: Mapping[str, Contract]
+    spec_versions: str = "by_year"
+
+    def spec_year(self, year: int) -> int:
+        """The year whose measure versions compute `year`."""
+        return year if self.spec_versions == "by_year" else max(self.years)
 
 
 def load_settings(cfg: Config) -> Settings:
@@ -120,5 +130,8 @@ def load_settings(cfg: Config) -> Settings:
             codes=dimension.codes,
             directions=measures.directions,
         ),
-        contracts=load_contracts(cfg.conf_path("contracts"), set(measures.ids)),
+        contracts=load_contracts(
+            cfg.conf_path("contracts"), {**{m: m for m in measures.ids}, **measures.aliases}
+        ),
+        spec_versions=doc["spec_versions"].choice(SPEC_VERSIONS, "by_year"),
     )

@@ -20,12 +20,13 @@ in a year keeps it later:
   without a result before the last one, or a cancelled test after it (neither
   changes the last resulted test).
 - COL (46-75): FOBT/FIT in the year, or a colonoscopy before the first measurement
-  year for a fixed share of members; BCS (women 50-74): a mammogram in the year;
+  year for a fixed share of members; BCS (women 40-74): a mammogram in the year;
   WCV (3-21): a well-care visit in the year.
 - Exclusions drawn independently of compliance: hospice (professional Q5003 or an
-  institutional hospice claim, revenue code 0651), palliative care, frailty
-  with advanced illness (66+), ESRD/dialysis/transplant/pregnancy, colorectal
-  cancer, colectomy, bilateral mastectomy (deaths are in members).
+  institutional hospice claim, revenue code 0651), palliative care, frailty (two
+  dates) with advanced illness (two office visits) at 66+, ESRD, dialysis,
+  transplant, pregnancy, colorectal cancer, colectomy, bilateral mastectomy (deaths
+  are in members).
 - Noise: ordinary office visits.
 
 Events dated before birth or after death are dropped.
@@ -41,8 +42,8 @@ from p4e.generate.plan import Plan
 from p4e.generate.rates import (
     CBP_NO_READING,
     COLONOSCOPY_SHARE,
-    HBD_MID,
-    HBD_NO_TEST,
+    GSD_MID,
+    GSD_NO_TEST,
     PERSISTENCE,
 )
 
@@ -80,7 +81,8 @@ def _blood_pressure(seed: int) -> Family:
     in_pop = prevalent(d.member("ht"), age, HT_PREVALENCE) & (age <= 85)
     compliant = d.persistent("cbp", PERSISTENCE) < F.col("p_cbp")
     has_final = compliant | (d.year("cbp_none") >= CBP_NO_READING)
-    final_date = day_of_year(F.col("year"), d.year("bp_day"), 150, 355)
+    # After Jun 30: on or after the second hypertension diagnosis (day 90-180 of a year).
+    final_date = day_of_year(F.col("year"), d.year("bp_day"), 182, 355)
     early_date = F.date_sub(final_date, below(d.year("bp_early_days"), 14, 120))
     has_early = has_final & (d.year("bp_early") < EARLIER_READING)
     final_cpt2 = d.year("bp_final_cpt2") < VIA_CPT2
@@ -132,14 +134,14 @@ def _blood_pressure(seed: int) -> Family:
 
 
 def _hba1c(seed: int) -> Family:
-    """HBD: HbA1c tests of diabetic member-years aged 18-75."""
+    """GSD: HbA1c tests of diabetic member-years aged 18-75."""
     d = Draws(seed)
     age = F.col("age")
     in_pop = prevalent(d.member("dm"), age, DM_PREVALENCE) & (age <= 75)
-    compliant = d.persistent("hbd", PERSISTENCE) < F.col("p_hbd")
+    compliant = d.persistent("hbd", PERSISTENCE) < F.col("p_gsd")
     kind = d.year("hbd_kind")
-    has_final = compliant | (kind >= HBD_NO_TEST)
-    mid = kind < HBD_NO_TEST + HBD_MID
+    has_final = compliant | (kind >= GSD_NO_TEST)
+    mid = kind < GSD_NO_TEST + GSD_MID
     exact = d.year("hbd_exact") < EXACT_BOUNDARY * 3
     value = (
         F.when(compliant, 5.0 + below(d.year("a1c"), 0, 29) / 10.0)
@@ -185,7 +187,7 @@ def _hba1c(seed: int) -> Family:
 
 
 def _diagnoses(plan: Plan) -> Family:
-    """Hypertension and diabetes diagnoses (the CBP and HBD denominators) of adults."""
+    """Hypertension and diabetes diagnoses (the CBP and GSD denominators) of adults."""
     d = Draws(plan.seed)
     age, year = F.col("age"), F.col("year")
     u_ht = d.member("ht")
@@ -221,7 +223,7 @@ def _screenings(seed: int) -> Family:
     fobt_code = F.element_at(F.array(*[F.lit(c) for _, c in FOBT]), fobt_kind + 1)
     mammogram = (
         (F.col("sex") == "F")
-        & age.between(50, 74)
+        & age.between(40, 74)
         & (d.persistent("bcs", PERSISTENCE) < F.col("p_bcs"))
     )
     well_care = age.between(3, 21) & (d.persistent("wcv", PERSISTENCE) < F.col("p_wcv"))
@@ -268,9 +270,19 @@ def _exclusions(seed: int) -> Family:
         F.when((d.year("hospice") < HOSPICE) & institutional, claim(date, "UBREV", "0651", None)),
         F.when(d.year("palliative") < PALLIATIVE, claim(date, "ICD10CM", "Z51.5", OFFICE)),
         F.when(frail, claim(date, "ICD10CM", "R54", OFFICE)),
+        F.when(frail, claim(F.date_add(date, 7), "ICD10CM", "R54", OFFICE)),
         F.when(
             frail,
             claim(illness_date, "ICD10CM", pick(("G30.9", "C25.9"), d.year("illness")), OFFICE),
+        ),
+        F.when(
+            frail,
+            claim(
+                F.date_add(illness_date, 14),
+                "ICD10CM",
+                pick(("G30.9", "C25.9"), d.year("illness")),
+                OFFICE,
+            ),
         ),
         F.when(has_ht & (d.year("esrd") < ESRD), claim(date, "ICD10CM", "N18.6", OFFICE)),
         F.when(has_ht & (d.year("dialysis") < DIALYSIS), claim(date, "CPT", "90935", "65")),

@@ -18,9 +18,9 @@ import pandas as pd
 from p4e.generate.plan import Plan
 from p4e.generate.scenarios import BACKGROUND, CATEGORIES, PLANTED
 
-MEASURES = ("COL", "BCS", "CBP", "HBD", "WCV")
+MEASURES = ("COL", "BCS", "CBP", "GSD", "WCV")
 
-BASE_RATE = {"COL": 0.62, "BCS": 0.72, "CBP": 0.63, "HBD": 0.60, "WCV": 0.55}
+BASE_RATE = {"COL": 0.62, "BCS": 0.72, "CBP": 0.63, "GSD": 0.60, "WCV": 0.55}
 CATEGORY_GAP = {
     "hispanic": -0.05,
     "white": 0.0,
@@ -40,9 +40,9 @@ RATE_BOUNDS = (0.15, 0.95)
 COLONOSCOPY_SHARE = 0.10
 # BCS: a mammogram happens in a year with probability BCS_YEARLY_SCALE * r.
 BCS_YEARLY_SCALE = 0.55
-# HBD: a non-compliant member-year has no test, a last test in [8.0, 9.0], or one > 9.0.
-HBD_NO_TEST = 0.30
-HBD_MID = 0.20
+# GSD: a non-compliant member-year has no test, a last test in [8.0, 9.0], or one > 9.0.
+GSD_NO_TEST = 0.30
+GSD_MID = 0.20
 # CBP: a non-compliant member-year has no reading in this share, else a high last reading.
 CBP_NO_READING = 0.25
 # Compliance draws are the member's own in this share of the years (p4e.generate.draws
@@ -86,7 +86,7 @@ def event_probabilities(targets: pd.DataFrame) -> pd.DataFrame:
     """Per-year event probabilities, one row per (group_id, category, year).
 
     Columns p_col_fobt (FOBT/FIT among members without a counting colonoscopy),
-    p_bcs (mammogram in the year), p_cbp, p_hbd, p_wcv (compliance).
+    p_bcs (mammogram in the year), p_cbp, p_gsd, p_wcv (compliance).
     """
     wide = targets.pivot_table(
         index=["group_id", "category", "year"], columns="measure_id", values="rate"
@@ -99,7 +99,7 @@ def event_probabilities(targets: pd.DataFrame) -> pd.DataFrame:
             "p_col_fobt": (wide["COL"] - COLONOSCOPY_SHARE) / (1.0 - COLONOSCOPY_SHARE),
             "p_bcs": BCS_YEARLY_SCALE * wide["BCS"],
             "p_cbp": wide["CBP"],
-            "p_hbd": wide["HBD"],
+            "p_gsd": wide["GSD"],
             "p_wcv": wide["WCV"],
         }
     )
@@ -111,8 +111,8 @@ def truth_rates(plan: Plan, targets: pd.DataFrame) -> pd.DataFrame:
     The rate among denominator members who are not excluded (exclusions and
     enrollment are drawn independently of compliance, so they do not change it):
 
-    - COL, CBP, HBD, WCV: the target rate r of the year.
-    - HBD_POOR: (1 - r_HBD) * (1 - HBD_MID): the non-compliant without a test or
+    - COL, CBP, GSD, WCV: the target rate r of the year.
+    - GSD_POOR: (1 - r_HBD) * (1 - GSD_MID): the non-compliant without a test or
       with a last HbA1c > 9.0.
     - BCS: a mammogram in the window Oct 1 of MY-2 .. Dec 31 of MY, with mammogram
       probability q_y = BCS_YEARLY_SCALE * r_y in year y on a date uniform over the
@@ -133,8 +133,8 @@ def truth_rates(plan: Plan, targets: pd.DataFrame) -> pd.DataFrame:
         now = wide.xs(year, level="year")
         q = {lag: yearly_bcs.xs(year - lag, level="year") for lag in (0, 1, 2)}
         october_share = 92 / (366 if calendar.isleap(year - 2) else 365)
-        by_measure = {m: now[m] for m in ("COL", "CBP", "HBD", "WCV")}
-        by_measure["HBD_POOR"] = (1.0 - now["HBD"]) * (1.0 - HBD_MID)
+        by_measure = {m: now[m] for m in ("COL", "CBP", "GSD", "WCV")}
+        by_measure["GSD_POOR"] = (1.0 - now["GSD"]) * (1.0 - GSD_MID)
         by_measure["BCS"] = 1.0 - _no_mammogram(q[0], q[1], q[2], october_share)
         for measure, rate in by_measure.items():
             frame = rate.rename("rate").reset_index()

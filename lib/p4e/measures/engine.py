@@ -1,28 +1,43 @@
 """Evaluating the configured measures per member and year (gold/member_measures).
 
-Every flag is evaluated on every row independently of the others: a member can
-be `is_numerator` and `is_excluded` at once (e.g. screened, then entered
-hospice). A member counts in a rate iff `is_denominator AND NOT is_excluded`.
-`exclusion_reason` is the first exclusion met in configured order: the common
-ones of `_common.yaml` first, then the measure's own. A result numerator met only
-through `missing_counts_as` (HBD_POOR without a test) has no numerator_date.
+Each year is computed with the measure versions effective that year (or, with
+`spec_versions: restated`, the last run year's; `Definitions.for_year`); the row
+records the version. A member is in a measure's rows when in its age/sex band;
+`is_plan_member` when the plan's own coverage meets the measure's continuous-
+enrollment rule; `is_denominator` when that and the denominator criteria hold.
+Exclusions and the numerator are set inside the denominator only (outside:
+exclusion_reason null, is_numerator false); `is_in_rate` = in the denominator and
+not excluded. `exclusion_reason` is the first exclusion met in configured order:
+the common ones of `_common.yaml` first, then the measure's own. A member can be
+numerator and excluded at once (screened, then entered hospice). A result
+numerator met only through `missing_counts_as` (GSD_POOR without a resulted test)
+has no numerator_date.
 
 group_id is the member's attributed group for the year (`p4e.membership`: one per
 year from the monthly attribution); without any, UNATTRIBUTED, so the member still
-counts plan-wide. is_plan_member: a span of the plan's own payers overlaps the year.
+counts plan-wide.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from p4e.config.measures import Criterion, Definitions, Measure
+from p4e.config.measures import (
+    Combined,
+    Criterion,
+    Definitions,
+    EventCriterion,
+    Measure,
+    leaves_of,
+)
 from p4e.context import RunContext
-from p4e.measures.enrollment import enrollment_gaps, is_continuously_enrolled
+from p4e.measures.enrollment import enrollment_checks, is_continuously_enrolled
 from p4e.measures.events import coded_events, criterion_dates, member_date_column
 from p4e.measures.population import age_on, attributed_group
 from p4e.measures.results import representative_results
@@ -36,8 +51,8 @@ from p4e.tables.vocabulary import UNATTRIBUTED
 
 # One measure's flags for a member (`_measure_flags`).
 MEASURE_FLAGS = (
-    "struct<measure_id:string,is_in_band:boolean,is_denominator:boolean,"
-    "exclusion_reason:string,is_numerator:boolean,numerator_date:date>"
+    "struct<measure_id:string,spec_version:string,is_in_band:boolean,is_plan_member:boolean,"
+    "is_denominator:boolean,exclusion_reason:string,is_numerator:boolean,numerator_date:date>"
 )
 
 
@@ -56,7 +71,7 @@ def member_measures(
 
     Args:
         spark: active session.
-        defs: the measure definitions.
+        defs: the measure definitions of the year (`Definitions.for_year`).
         year: measurement year.
         payers: the plan's own payers (`plan.payers`).
         members: silver/members.
@@ -77,32 +92,38 @@ def member_measures(
         *[member_date_column(c, year) for c in defs.date_criteria()],
     )
     if defs.event_criteria():
+        met = {c.key for m in defs.measures for c in _denominator_leaves(m)}
         base = base.join(
-            criterion_dates(events, defs.event_criteria(), year), on="member_id", how="left"
+            criterion_dates(events, defs.event_criteria(), year, met), on="member_id", how="left"
         )
+    for combined in defs.combined_criteria():
+        base = base.withColumn(combined.key, _combined_date(combined))
     if defs.result_rules():
         base = base.join(
             representative_results(spark, defs, year, events), on="member_id", how="left"
         )
-    base = base.join(enrollment_gaps(enrollment, year, payers), on="member_id", how="left").join(
-        attributed_group(attribution, year), on="member_id", how="left"
-    )
+    checks = [c for m in defs.measures for c in m.enrollment.checks(year)]
+    base = base.join(
+        enrollment_checks(spark, enrollment, checks, payers), on="member_id", how="left"
+    ).join(attributed_group(attribution, year), on="member_id", how="left")
     flags = F.explode(F.array(*[_measure_flags(m, year) for m in defs.measures])).alias("m")
     rows = base.select(
         "member_id",
         F.coalesce(F.col("group_id"), F.lit(UNATTRIBUTED)).alias("group_id"),
-        F.coalesce(F.col("is_plan_member"), F.lit(False)).alias("is_plan_member"),
         flags,
     ).filter(F.col("m.is_in_band"))
+    is_excluded = F.col("m.exclusion_reason").isNotNull()
     return rows.select(
         "member_id",
         "group_id",
         F.col("m.measure_id").alias("measure_id"),
         F.lit(year).cast("int").alias("year"),
-        "is_plan_member",
+        F.col("m.spec_version").alias("spec_version"),
+        F.col("m.is_plan_member").alias("is_plan_member"),
         F.col("m.is_denominator").alias("is_denominator"),
-        F.col("m.exclusion_reason").isNotNull().alias("is_excluded"),
+        is_excluded.alias("is_excluded"),
         F.col("m.exclusion_reason").alias("exclusion_reason"),
+        (F.col("m.is_denominator") & ~is_excluded).alias("is_in_rate"),
         F.col("m.is_numerator").alias("is_numerator"),
         F.col("m.numerator_date").alias("numerator_date"),
     )
@@ -121,20 +142,21 @@ def run(ctx: RunContext) -> None:
         "attribution": ctx.read(MEMBER_GROUPS),
         "events": ctx.read(EVENTS),
     }
-    defs, payers = ctx.settings.measures, ctx.settings.plan.payers
+    settings = ctx.settings
     for year in ctx.years:
-        df = member_measures(ctx.spark, defs, year, payers=payers, **inputs)
+        defs = settings.measures.for_year(settings.spec_year(year))
+        df = member_measures(ctx.spark, defs, year, payers=settings.plan.payers, **inputs)
         ctx.write(MEMBER_MEASURES, df, replace_where={"year": year})
 
 
 def _measure_flags(measure: Measure, year: int) -> Column:
-    """STRUCT(measure_id, is_in_band, is_denominator, exclusion_reason, is_numerator,
-    numerator_date) of one measure, from the member-level criterion columns."""
+    """STRUCT (`MEASURE_FLAGS`) of one measure, from the member-level criterion columns."""
     age = age_on(F.col("birth_date"), date(year, *measure.age_at))
     is_in_band = F.coalesce(age.between(measure.min_age, measure.max_age), F.lit(False))
     if measure.sexes is not None:
         is_in_band &= F.coalesce(F.col("sex").isin(*measure.sexes), F.lit(False))
-    is_denominator = is_continuously_enrolled(measure)
+    is_plan_member = is_continuously_enrolled(measure, year)
+    is_denominator = is_plan_member
     for criterion in measure.denominator:
         is_denominator &= _met(criterion)
     reasons = []
@@ -145,22 +167,28 @@ def _measure_flags(measure: Measure, year: int) -> Column:
         for criterion in exclusion.criteria:
             cond &= _met(criterion)
         reasons.append(F.when(cond, F.lit(exclusion.reason)))
-    exclusion_reason = (F.coalesce(*reasons) if reasons else F.lit(None)).cast("string")
-    if measure.numerator_result is not None:
-        reading = F.col(measure.numerator_result.key)
-        is_numerator = F.coalesce(reading["is_pass"], F.lit(measure.numerator_result.missing))
-        numerator_date = F.when(reading["is_pass"], reading["event_date"])
+    exclusion_reason = F.coalesce(*reasons) if reasons else F.lit(None)
+    rule = measure.numerator_result
+    if rule is not None:
+        reading = F.col(rule.key)
+        is_pass = reading["is_pass"]
+        if rule.after_denominator:
+            is_pass = F.when(reading["event_date"] >= _met_date(measure.denominator), is_pass)
+        is_numerator = F.coalesce(is_pass, F.lit(rule.missing))
+        numerator_date = F.when(is_pass, reading["event_date"])
     else:
         dates = [F.col(c.key) for c in measure.numerator_events]
         numerator_date = F.greatest(*dates) if len(dates) > 1 else dates[0]
         is_numerator = numerator_date.isNotNull()
     flags = F.struct(
         F.lit(measure.id).alias("measure_id"),
+        F.lit(measure.version).alias("spec_version"),
         is_in_band.alias("is_in_band"),
+        is_plan_member.alias("is_plan_member"),
         is_denominator.alias("is_denominator"),
-        exclusion_reason.alias("exclusion_reason"),
-        is_numerator.alias("is_numerator"),
-        numerator_date.cast("date").alias("numerator_date"),
+        F.when(is_denominator, exclusion_reason).cast("string").alias("exclusion_reason"),
+        (is_denominator & is_numerator).alias("is_numerator"),
+        F.when(is_denominator, numerator_date).cast("date").alias("numerator_date"),
     )
     return typed_struct(flags, MEASURE_FLAGS)
 
@@ -168,3 +196,39 @@ def _measure_flags(measure: Measure, year: int) -> Column:
 def _met(criterion: Criterion) -> Column:
     """True when the criterion's date column (see events.criterion_dates) is set."""
     return F.col(criterion.key).isNotNull()
+
+
+def _combined_date(combined: Combined) -> Column:
+    """The latest date of a met combined criterion: any_of, of the met ones; all_of, of
+    all when every one is met."""
+    dates = [F.col(c.key) for c in combined.criteria]
+    latest = F.greatest(*dates) if len(dates) > 1 else dates[0]
+    if combined.mode == "any_of":
+        return latest
+    return F.when(functools.reduce(operator.and_, [d.isNotNull() for d in dates]), latest)
+
+
+def _denominator_leaves(measure: Measure) -> list[EventCriterion]:
+    """The event criteria whose met day a result rule reads (`on_or_after: denominator`)."""
+    rule = measure.numerator_result
+    if rule is None or not rule.after_denominator:
+        return []
+    return [c for c in leaves_of(measure.denominator) if isinstance(c, EventCriterion)]
+
+
+def _met_date(criteria: Sequence[Criterion]) -> Column:
+    """The day all `criteria` were met: the latest of their met days (any_of: the
+    earliest met one)."""
+
+    def met(c: Criterion) -> Column:
+        if isinstance(c, Combined):
+            parts = [met(child) for child in c.criteria]
+            if len(parts) == 1:
+                return parts[0]
+            return F.least(*parts) if c.mode == "any_of" else F.greatest(*parts)
+        if isinstance(c, EventCriterion):
+            return F.col(f"{c.key}__met")
+        return F.col(c.key)
+
+    parts = [met(c) for c in criteria]
+    return F.greatest(*parts) if len(parts) > 1 else parts[0]

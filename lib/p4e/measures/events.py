@@ -2,7 +2,10 @@
 
 A criterion is evaluated per member for one measurement year and reduced to one
 DATE column named by its key: the latest qualifying date when the criterion is
-met, null otherwise.
+met, null otherwise; where a result rule needs it, also the day it became met
+(`<key>__met`: the `min_count`-th qualifying date). An event qualifies when it
+lies in the window, and on the claim (place of service, modifiers, rendering
+specialty, another code of the claim) the criterion asks for.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Window as SparkWindow
 from pyspark.sql import functions as F
 
 from p4e.config.measures import Definitions, EventCriterion, MemberDateCriterion, Window
@@ -24,7 +28,10 @@ def coded_events(
     Only events inside their value set's span (see `value_set_spans`) are kept.
 
     Returns:
-        Columns member_id, event_date, place_of_service, value, value_bound, value_set.
+        Columns member_id, event_date, value_set, value, value_bound and the claim's:
+        claim (the medical claim_id; null for other sources), link (that claim, or the
+        encounter_id of a lab result or observation), place_of_service, modifiers,
+        specialty.
     """
     spans = spark.createDataFrame(
         [(name, *span) for name, span in value_set_spans(definitions, years).items()],
@@ -34,37 +41,86 @@ def coded_events(
         events.filter(in_events_span(F.col("event_date"), definitions, years))
         .join(F.broadcast(spans), on="value_set", how="inner")
         .filter(in_span(F.col("event_date"), F.col("span_start"), F.col("span_end")))
-        .select("member_id", "event_date", "place_of_service", "value", "value_bound", "value_set")
+        .select(
+            "member_id",
+            "event_date",
+            "value_set",
+            "value",
+            "value_bound",
+            F.when(F.col("source") == "medical_claim", F.col("claim_id")).alias("claim"),
+            F.coalesce(
+                F.when(F.col("source") == "medical_claim", F.col("claim_id")),
+                F.col("encounter_id"),
+            ).alias("link"),
+            "place_of_service",
+            "modifiers",
+            "specialty",
+        )
         # Every later aggregation groups by member first: one shuffle, reused by all.
         .repartition("member_id")
     )
 
 
-def criterion_dates(events: DataFrame, criteria: Sequence[EventCriterion], year: int) -> DataFrame:
+def criterion_dates(
+    events: DataFrame, criteria: Sequence[EventCriterion], year: int, met: Iterable[str] = ()
+) -> DataFrame:
     """One row per member with an event, one DATE column per criterion key.
 
     Args:
         events: output of `coded_events`.
         criteria: the event criteria to evaluate.
         year: measurement year the windows are resolved against.
+        met: keys of the criteria whose `<key>__met` column is wanted too.
 
     Returns:
         member_id and, per criterion, the latest qualifying event date when the member
-        has qualifying events on at least `min_count` distinct dates, else null.
+        has qualifying events on at least `min_count` distinct dates, else null (and
+        `<key>__met`, the `min_count`-th of those dates, for the keys in `met`).
     """
+    claim_sets = sorted({c.on_claim_with for c in criteria if c.on_claim_with})
+    on_claim = SparkWindow.partitionBy("member_id", "claim")
+    flagged = events.withColumns(
+        {
+            _claim_flag(names): F.col("claim").isNotNull()
+            & F.max(F.col("value_set").isin(*names)).over(on_claim)
+            for names in claim_sets
+        }
+    )
+    wanted = set(met)
     aggregates = []
     for criterion in criteria:
-        matches = F.col("value_set").isin(*criterion.value_sets) & in_window(
-            F.col("event_date"), criterion.window, year
-        )
-        if criterion.place_of_service is not None:
-            matches &= F.col("place_of_service").isin(*criterion.place_of_service)
-        latest = F.max(F.when(matches, F.col("event_date")))
-        if criterion.min_count > 1:
-            dates = F.collect_set(F.when(matches, F.col("event_date")))
-            latest = F.when(F.size(dates) >= criterion.min_count, latest)
+        date = F.when(qualifies(criterion, year), F.col("event_date"))
+        latest = F.max(date)
+        if criterion.min_count > 1 or criterion.key in wanted:
+            dates = F.array_sort(F.collect_set(date))
+            enough = F.size(dates) >= criterion.min_count
+            latest = F.when(enough, latest)
+            if criterion.key in wanted:
+                nth = F.element_at(dates, criterion.min_count)
+                aggregates.append(F.when(enough, nth).alias(f"{criterion.key}__met"))
         aggregates.append(latest.alias(criterion.key))
-    return events.groupBy("member_id").agg(*aggregates)
+    return flagged.groupBy("member_id").agg(*aggregates)
+
+
+def qualifies(criterion: EventCriterion, year: int) -> Column:
+    """True on an event the criterion counts (on the flagged events of `criterion_dates`)."""
+    matches = F.col("value_set").isin(*criterion.value_sets) & in_window(
+        F.col("event_date"), criterion.window, year
+    )
+    if criterion.place_of_service is not None:
+        matches &= F.col("place_of_service").isin(*criterion.place_of_service)
+    if criterion.modifiers is not None:
+        wanted = F.array(*[F.lit(m) for m in criterion.modifiers])
+        matches &= F.coalesce(F.arrays_overlap(F.col("modifiers"), wanted), F.lit(False))
+    if criterion.specialties is not None:
+        matches &= F.col("specialty").isin(*criterion.specialties)
+    if criterion.on_claim_with:
+        matches &= F.coalesce(F.col(_claim_flag(criterion.on_claim_with)), F.lit(False))
+    return F.coalesce(matches, F.lit(False))
+
+
+def _claim_flag(names: tuple[str, ...]) -> str:
+    return "_on_claim_" + "_".join(names)
 
 
 def member_date_column(criterion: MemberDateCriterion, year: int) -> Column:
@@ -87,7 +143,7 @@ def value_set_spans(
     the value set (open at an end where one of them is open).
     """
     reads: list[tuple[Iterable[str], Window]] = [
-        (c.value_sets, c.window) for c in definitions.event_criteria()
+        (c.reads, c.window) for c in definitions.event_criteria()
     ]
     reads += [(rule.value_sets, rule.window) for rule in definitions.result_rules()]
     bounds: dict[str, list[tuple[date | None, date | None]]] = {}

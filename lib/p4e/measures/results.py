@@ -8,6 +8,13 @@ reading of a component has the range [min low, min high] (the highest: [max low,
 max high]), which bounds the true minimum whatever the exact values were. A test
 passes only when the whole range satisfies it: `< t` iff high < t, `<= t` iff
 high <= t, `> t` iff low > t, `>= t` iff low >= t.
+
+The representative date is the most recent one with a reading of any component,
+a test without a result included (HEDIS: the most recent BP or HbA1c/GMI test;
+an incomplete reading, or a test without a result, is not passed over for an
+older one). Readings of claims in an excluded setting (a place of service, or a
+claim carrying a code of an excluded value set) do not count, nor observations
+and lab results whose `encounter_id` is such a claim.
 """
 
 from __future__ import annotations
@@ -49,9 +56,9 @@ def representative_results(
 ) -> DataFrame:
     """Per member and result rule: the representative date and whether it passes.
 
-    The representative date is the most recent date in the rule's window on which
-    every component has a reading; each component is reduced to its lowest (or
-    highest, per `aggregate`) reading of that date and tested.
+    The representative date is the most recent date in the rule's window with a
+    reading (module docstring); each component is reduced to its lowest (or highest,
+    per `aggregate`) resulted reading of that date and tested.
 
     Args:
         spark: session (builds the small rule table).
@@ -60,8 +67,9 @@ def representative_results(
         events: output of `events.coded_events`.
 
     Returns:
-        member_id and one column per rule key: STRUCT<event_date DATE, is_pass BOOLEAN>,
-        null when the member has no complete reading in the window.
+        member_id and one column per rule key: STRUCT<event_date DATE, is_pass BOOLEAN>
+        of the representative date (is_pass null when that date lacks a component or a
+        result), null when the member has no reading in the window.
     """
     rules = definitions.result_rules()
     spec = F.broadcast(spark.createDataFrame(_spec_rows(definitions, year), SPEC_SCHEMA))
@@ -71,15 +79,17 @@ def representative_results(
         .filter(in_span(F.col("event_date"), F.col("window_start"), F.col("window_end")))
         .withColumn("low", F.when(F.col("is_numeric"), low).otherwise(F.col("range_low")))
         .withColumn("high", F.when(F.col("is_numeric"), high).otherwise(F.col("range_high")))
-        .filter(F.col("low").isNotNull() & F.col("high").isNotNull())
     )
+    excluded = _excluded_settings(definitions, events)
+    if excluded is not None:
+        readings = readings.join(excluded, on=["member_id", "rule", "link"], how="left_anti")
     keys = ["member_id", "rule", "event_date", "n_components"]
     component_keys = [*keys, "component", "sign", "operator", "threshold"]
     sign = F.col("sign")
     per_component = readings.groupBy(*component_keys).agg(
         (sign * F.min(sign * F.col("low"))).alias("low"),
         (sign * F.min(sign * F.col("high"))).alias("high"),
-    )
+    )  # min skips nulls: a component is unresulted only when no reading has a value
     op, t = F.col("operator"), F.col("threshold")
     is_pass = (
         F.when(op == "<", F.col("high") < t)
@@ -87,13 +97,13 @@ def representative_results(
         .when(op == ">", F.col("low") > t)
         .otherwise(F.col("low") >= t)
     )
-    complete_dates = (
-        per_component.groupBy(*keys)
-        .agg(F.count("component").alias("n"), F.min(is_pass).alias("is_pass"))
-        .filter(F.col("n") == F.col("n_components"))
+    resulted = F.col("low").isNotNull() & F.col("high").isNotNull()
+    dates = per_component.groupBy(*keys).agg(
+        F.count(F.when(resulted, 1)).alias("n"), F.min(F.when(resulted, is_pass)).alias("is_pass")
     )
-    latest = complete_dates.groupBy("member_id", "rule").agg(
-        F.max(F.struct("event_date", "is_pass")).alias("reading")
+    complete = F.when(F.col("n") == F.col("n_components"), F.col("is_pass"))
+    latest = dates.groupBy("member_id", "rule").agg(
+        F.max(F.struct("event_date", complete.alias("is_pass"))).alias("reading")
     )
     return latest.groupBy("member_id").agg(
         *[
@@ -101,6 +111,23 @@ def representative_results(
             for rule in rules
         ]
     )
+
+
+def _excluded_settings(definitions: Definitions, events: DataFrame) -> DataFrame | None:
+    """(member_id, rule, link) of the claims in each rule's excluded settings."""
+    rules = [r for r in definitions.result_rules() if r.excluded_places or r.excluded_settings]
+    if not rules:
+        return None
+    found: DataFrame | None = None
+    for rule in rules:
+        excluded = F.col("place_of_service").isin(*rule.excluded_places) | F.col("value_set").isin(
+            *rule.excluded_settings
+        )
+        claims = events.filter(F.col("claim").isNotNull() & excluded).select(
+            "member_id", F.lit(rule.key).alias("rule"), F.col("claim").alias("link")
+        )
+        found = claims if found is None else found.unionByName(claims)
+    return None if found is None else found.distinct()
 
 
 def _spec_rows(definitions: Definitions, year: int) -> list[tuple[object, ...]]:
