@@ -16,6 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 from p4e.config import Settings
 from p4e.events import build_events
 from p4e.measures import member_measures
+from p4e.measures.enrollment import enrollment_checks
+from p4e.measures.events import coded_events
 from p4e.membership import members, spans, yearly_attribution
 from p4e.tables import INPUTS
 
@@ -172,15 +174,20 @@ class Lake:
         and events transforms the pipeline runs."""
         inputs = self.frames(spark)
         eligibility = inputs["eligibility"]
+        defs = settings.measures.for_year(settings.spec_year(year))
         return member_measures(
             spark,
-            settings.measures.for_year(settings.spec_year(year)),
+            defs,
             year,
-            payers=settings.plan.payers,
             members=members(eligibility, settings.inputs.genders),
-            enrollment=spans(eligibility),
+            enrollment=enrollment_checks(
+                spark,
+                spans(eligibility),
+                [c for m in defs.measures for c in m.enrollment.checks(year)],
+                settings.plan.payers,
+            ),
             attribution=yearly_attribution(inputs["provider_attribution"], settings.plan),
-            events=build_events(spark, settings, inputs),
+            events=coded_events(spark, {year: defs}, build_events(spark, settings, inputs)),
         )
 
 

@@ -25,6 +25,7 @@ import operator
 from collections.abc import Sequence
 from datetime import date
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -38,7 +39,7 @@ from p4e.config.measures import (
 )
 from p4e.context import RunContext
 from p4e.measures.enrollment import enrollment_checks, is_continuously_enrolled
-from p4e.measures.events import coded_events, criterion_dates, member_date_column
+from p4e.measures.events import coded_events, criterion_dates, member_date_column, year_events
 from p4e.measures.population import age_on, attributed_group
 from p4e.measures.results import representative_results
 from p4e.membership import spans
@@ -61,7 +62,6 @@ def member_measures(
     defs: Definitions,
     year: int,
     *,
-    payers: Sequence[str],
     members: DataFrame,
     enrollment: DataFrame,
     attribution: DataFrame,
@@ -73,18 +73,19 @@ def member_measures(
         spark: active session.
         defs: the measure definitions of the year (`Definitions.for_year`).
         year: measurement year.
-        payers: the plan's own payers (`plan.payers`).
         members: silver/members.
-        enrollment: their coverage spans (`p4e.membership.spans`).
+        enrollment: `enrollment.enrollment_checks` of their spans, with the checks of
+            the year's measures (and possibly others).
         attribution: silver/member_groups.
-        events: silver/events.
+        events: `events.coded_events` of silver/events for the year (and possibly
+            others).
 
     Returns:
         Rows of gold/member_measures (`p4e.tables.MEMBER_MEASURES`), one per member,
         measure and year; group_id is the attributed group (lowest group_id when
         several) or UNATTRIBUTED.
     """
-    events = coded_events(spark, defs, [year], events)
+    events = year_events(spark, defs, year, events)
     base = members.select(
         "member_id",
         "birth_date",
@@ -102,10 +103,9 @@ def member_measures(
         base = base.join(
             representative_results(spark, defs, year, events), on="member_id", how="left"
         )
-    checks = [c for m in defs.measures for c in m.enrollment.checks(year)]
-    base = base.join(
-        enrollment_checks(spark, enrollment, checks, payers), on="member_id", how="left"
-    ).join(attributed_group(attribution, year), on="member_id", how="left")
+    base = base.join(enrollment, on="member_id", how="left").join(
+        attributed_group(attribution, year), on="member_id", how="left"
+    )
     flags = F.explode(F.array(*[_measure_flags(m, year) for m in defs.measures])).alias("m")
     rows = base.select(
         "member_id",
@@ -136,17 +136,32 @@ def run(ctx: RunContext) -> None:
     the partition of each computed year, one year after another (creating the table,
     partitioned by year, on the first write).
     """
-    inputs = {
-        "members": ctx.read(MEMBERS),
-        "enrollment": spans(ctx.read(ELIGIBILITY.in_layer("silver"))),
-        "attribution": ctx.read(MEMBER_GROUPS),
-        "events": ctx.read(EVENTS),
-    }
-    settings = ctx.settings
-    for year in ctx.years:
-        defs = settings.measures.for_year(settings.spec_year(year))
-        df = member_measures(ctx.spark, defs, year, payers=settings.plan.payers, **inputs)
-        ctx.write(MEMBER_MEASURES, df, replace_where={"year": year})
+    settings, spark = ctx.settings, ctx.spark
+    defs = {y: settings.measures.for_year(settings.spec_year(y)) for y in ctx.years}
+    checks = [c for y, d in defs.items() for m in d.measures for c in m.enrollment.checks(y)]
+    enrollment = spans(ctx.read(ELIGIBILITY.in_layer("silver")))
+    # Computed once for every year, read by each year's criteria, results and
+    # enrollment rule: one scan, shuffle and window for the run, not one per year.
+    shared = [
+        coded_events(spark, defs, ctx.read(EVENTS)),
+        enrollment_checks(spark, enrollment, checks, settings.plan.payers),
+    ]
+    events, checked = (df.persist(StorageLevel.MEMORY_AND_DISK) for df in shared)
+    try:
+        for year in ctx.years:
+            df = member_measures(
+                spark,
+                defs[year],
+                year,
+                members=ctx.read(MEMBERS),
+                enrollment=checked,
+                attribution=ctx.read(MEMBER_GROUPS),
+                events=events,
+            )
+            ctx.write(MEMBER_MEASURES, df, replace_where={"year": year})
+    finally:
+        events.unpersist()
+        checked.unpersist()
 
 
 def _measure_flags(measure: Measure, year: int) -> Column:

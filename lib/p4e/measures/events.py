@@ -10,37 +10,48 @@ specialty, another code of the claim) the criterion asks for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import Window as SparkWindow
 from pyspark.sql import functions as F
 
-from p4e.config.measures import Definitions, EventCriterion, MemberDateCriterion, Window
+from p4e.config.measures import (
+    Definitions,
+    EventCriterion,
+    MemberDateCriterion,
+    ResultRule,
+    Window,
+)
 
 
 def coded_events(
-    spark: SparkSession, definitions: Definitions, years: Sequence[int], events: DataFrame
+    spark: SparkSession, definitions: Mapping[int, Definitions], events: DataFrame
 ) -> DataFrame:
-    """The events (silver/events) the criteria and result rules of `years` can read.
+    """The events (silver/events) that the criteria and result rules of the years
+    (`definitions`: each year's measure definitions) read, with their claim's flags.
 
-    Only events inside their value set's span (see `value_set_spans`) are kept.
+    Built once for every year of a run: only events inside their value set's span for
+    some year (`value_set_spans`) are kept. The flags are computed in one window over
+    the events of a claim and the lab results and observations whose `encounter_id`
+    is that claim (`link`): per `on_claim_with` of a criterion (`claim_flag`: the claim
+    carries a code of those value sets) and per excluded setting of a result rule
+    (`excluded_flag`: the claim, or the encounter's claim, is in one). Events of value
+    sets read only through the flags are dropped after them.
 
     Returns:
         Columns member_id, event_date, value_set, value, value_bound and the claim's:
         claim (the medical claim_id; null for other sources), link (that claim, or the
         encounter_id of a lab result or observation), place_of_service, modifiers,
-        specialty.
+        specialty; then the flags.
     """
-    spans = spark.createDataFrame(
-        [(name, *span) for name, span in value_set_spans(definitions, years).items()],
-        "value_set STRING, span_start DATE, span_end DATE",
-    )
+    per_year = [value_set_spans(defs, [year]) for year, defs in definitions.items()]
+    names = sorted({name for spans in per_year for name in spans})
+    spans = {n: _union([s[n] for s in per_year if n in s]) for n in names}
+    flags, direct = _claim_flags(definitions.values()), _direct_reads(definitions.values())
     return (
-        events.filter(in_events_span(F.col("event_date"), definitions, years))
-        .join(F.broadcast(spans), on="value_set", how="inner")
-        .filter(in_span(F.col("event_date"), F.col("span_start"), F.col("span_end")))
+        in_spans(spark, events, spans)
         .select(
             "member_id",
             "event_date",
@@ -58,6 +69,31 @@ def coded_events(
         )
         # Every later aggregation groups by member first: one shuffle, reused by all.
         .repartition("member_id")
+        .withColumns(flags)
+        .filter(F.col("value_set").isin(*direct))
+    )
+
+
+def year_events(
+    spark: SparkSession, definitions: Definitions, year: int, events: DataFrame
+) -> DataFrame:
+    """The events of `coded_events` that the criteria and result rules of `year` read."""
+    return in_spans(spark, events, value_set_spans(definitions, [year]))
+
+
+def in_spans(
+    spark: SparkSession, events: DataFrame, spans: Mapping[str, tuple[date | None, date | None]]
+) -> DataFrame:
+    """The events inside their value set's span (`spans`; other value sets are dropped)."""
+    table = spark.createDataFrame(
+        [(name, *span) for name, span in sorted(spans.items())],
+        "value_set STRING, span_start DATE, span_end DATE",
+    )
+    return (
+        events.filter(_between(F.col("event_date"), *_union(list(spans.values()))))
+        .join(F.broadcast(table), on="value_set", how="inner")
+        .filter(in_span(F.col("event_date"), F.col("span_start"), F.col("span_end")))
+        .drop("span_start", "span_end")
     )
 
 
@@ -77,15 +113,6 @@ def criterion_dates(
         has qualifying events on at least `min_count` distinct dates, else null (and
         `<key>__met`, the `min_count`-th of those dates, for the keys in `met`).
     """
-    claim_sets = sorted({c.on_claim_with for c in criteria if c.on_claim_with})
-    on_claim = SparkWindow.partitionBy("member_id", "claim")
-    flagged = events.withColumns(
-        {
-            _claim_flag(names): F.col("claim").isNotNull()
-            & F.max(F.col("value_set").isin(*names)).over(on_claim)
-            for names in claim_sets
-        }
-    )
     wanted = set(met)
     aggregates = []
     for criterion in criteria:
@@ -99,7 +126,7 @@ def criterion_dates(
                 nth = F.element_at(dates, criterion.min_count)
                 aggregates.append(F.when(enough, nth).alias(f"{criterion.key}__met"))
         aggregates.append(latest.alias(criterion.key))
-    return flagged.groupBy("member_id").agg(*aggregates)
+    return events.groupBy("member_id").agg(*aggregates)
 
 
 def qualifies(criterion: EventCriterion, year: int) -> Column:
@@ -115,12 +142,55 @@ def qualifies(criterion: EventCriterion, year: int) -> Column:
     if criterion.specialties is not None:
         matches &= F.col("specialty").isin(*criterion.specialties)
     if criterion.on_claim_with:
-        matches &= F.coalesce(F.col(_claim_flag(criterion.on_claim_with)), F.lit(False))
+        matches &= F.col(claim_flag(criterion.on_claim_with))
     return F.coalesce(matches, F.lit(False))
 
 
-def _claim_flag(names: tuple[str, ...]) -> str:
+def claim_flag(names: tuple[str, ...]) -> str:
+    """Column of `coded_events`: the event's claim carries a code of `names`."""
     return "_on_claim_" + "_".join(names)
+
+
+def excluded_flag(rule: ResultRule) -> str:
+    """Column of `coded_events`: the event's claim is in an excluded setting of `rule`."""
+    return "_excluded_" + "_".join((*rule.excluded_places, *rule.excluded_settings))
+
+
+def _claim_flags(definitions: Iterable[Definitions]) -> dict[str, Column]:
+    """The flag columns of `coded_events` (false for an event without a claim)."""
+    every = list(definitions)
+    is_claim = F.col("claim").isNotNull()
+    on_claim = sorted(
+        {c.on_claim_with for d in every for c in d.event_criteria() if c.on_claim_with}
+    )
+    flags = {claim_flag(names): is_claim & F.col("value_set").isin(*names) for names in on_claim}
+    for rule in (r for d in every for r in d.result_rules()):
+        if rule.excluded_places or rule.excluded_settings:
+            flags[excluded_flag(rule)] = is_claim & (
+                F.coalesce(F.col("place_of_service").isin(*rule.excluded_places), F.lit(False))
+                | F.col("value_set").isin(*rule.excluded_settings)
+            )
+    by_link = SparkWindow.partitionBy("member_id", "link")
+    found = {
+        name: F.coalesce(F.max(flag).over(by_link), F.lit(False)) for name, flag in flags.items()
+    }
+    for names in on_claim:  # a code on the claim: claim lines only
+        found[claim_flag(names)] &= is_claim
+    return found
+
+
+def _direct_reads(definitions: Iterable[Definitions]) -> list[str]:
+    """The value sets whose events a criterion or a result rule reads itself."""
+    found: set[str] = set()
+    for d in definitions:
+        found.update(name for c in d.event_criteria() for name in c.value_sets)
+        found.update(
+            name
+            for rule in d.result_rules()
+            for comp in rule.components
+            for name in (*comp.observation_value_sets, *(r.value_set for r in comp.coded))
+        )
+    return sorted(found)
 
 
 def member_date_column(criterion: MemberDateCriterion, year: int) -> Column:

@@ -23,7 +23,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from p4e.config.measures import Definitions
-from p4e.measures.events import in_span
+from p4e.measures.events import excluded_flag, in_span
 
 SPEC_SCHEMA = (
     "rule STRING, component STRING, value_set STRING, is_numeric BOOLEAN, range_low DOUBLE, "
@@ -80,9 +80,9 @@ def representative_results(
         .withColumn("low", F.when(F.col("is_numeric"), low).otherwise(F.col("range_low")))
         .withColumn("high", F.when(F.col("is_numeric"), high).otherwise(F.col("range_high")))
     )
-    excluded = _excluded_settings(definitions, events)
-    if excluded is not None:
-        readings = readings.join(excluded, on=["member_id", "rule", "link"], how="left_anti")
+    for rule in rules:  # readings of a claim (or its encounter) in an excluded setting
+        if rule.excluded_places or rule.excluded_settings:
+            readings = readings.filter((F.col("rule") != rule.key) | ~F.col(excluded_flag(rule)))
     keys = ["member_id", "rule", "event_date", "n_components"]
     component_keys = [*keys, "component", "sign", "operator", "threshold"]
     sign = F.col("sign")
@@ -111,23 +111,6 @@ def representative_results(
             for rule in rules
         ]
     )
-
-
-def _excluded_settings(definitions: Definitions, events: DataFrame) -> DataFrame | None:
-    """(member_id, rule, link) of the claims in each rule's excluded settings."""
-    rules = [r for r in definitions.result_rules() if r.excluded_places or r.excluded_settings]
-    if not rules:
-        return None
-    found: DataFrame | None = None
-    for rule in rules:
-        excluded = F.col("place_of_service").isin(*rule.excluded_places) | F.col("value_set").isin(
-            *rule.excluded_settings
-        )
-        claims = events.filter(F.col("claim").isNotNull() & excluded).select(
-            "member_id", F.lit(rule.key).alias("rule"), F.col("claim").alias("link")
-        )
-        found = claims if found is None else found.unionByName(claims)
-    return None if found is None else found.distinct()
 
 
 def _spec_rows(definitions: Definitions, year: int) -> list[tuple[object, ...]]:
