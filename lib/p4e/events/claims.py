@@ -31,11 +31,16 @@ LINE, CLAIM = "line", "claim"
 
 
 def _slot(level: str, namespace: Column, code: Column, date: Column) -> Column:
-    return F.struct(
-        F.lit(level).alias("level"),
-        namespace.alias("namespace"),
-        normalize_code(code).alias("code"),
-        date.alias("event_date"),
+    """The slot's event as a struct, null when the slot holds no code: only the filled
+    slots reach the explode, and codes are normalised once exploded."""
+    return F.when(
+        code.isNotNull() & (F.trim(code) != ""),
+        F.struct(
+            F.lit(level).alias("level"),
+            namespace.alias("namespace"),
+            code.alias("code"),
+            date.alias("event_date"),
+        ),
     )
 
 
@@ -51,12 +56,13 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
     claim_id, claim_type, place_of_service, bill_type, revenue_code, modifiers, npi."""
     line_date = F.coalesce("claim_line_start_date", "claim_start_date")
     claim_date = F.col("claim_start_date")
-    namespaces = {  # once per line, not once per slot
+    per_line = {  # once per line, not once per slot
         "_diagnosis_namespace": codes.namespace_column(F.col("diagnosis_code_type")),
         "_procedure_namespace": codes.namespace_column(F.col("procedure_code_type")),
+        "_revenue": _padded("revenue_center_code", 4),
+        "_bill_type": _padded("bill_type_code", 4),
     }
-    diagnosis, procedure = (F.col(name) for name in namespaces)
-    revenue, bill_type = _padded("revenue_center_code", 4), _padded("bill_type_code", 4)
+    diagnosis, procedure, revenue, bill_type = (F.col(name) for name in per_line)
     slots = [
         _slot(LINE, F.lit("PROCEDURE"), F.col("hcpcs_code"), line_date),
         _slot(LINE, F.lit("UBREV"), revenue, line_date),
@@ -79,7 +85,7 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
         F.array(*[F.upper(F.trim(f"hcpcs_modifier_{i}")) for i in range(1, MODIFIER_SLOTS + 1)])
     )
     return (
-        claims.withColumns(namespaces)
+        claims.withColumns(per_line)
         .select(
             F.col("person_id").alias("member_id"),
             "claim_id",
@@ -89,15 +95,17 @@ def medical_events(claims: DataFrame, codes: CodeSystems) -> DataFrame:
             revenue.alias("revenue_code"),
             modifiers.alias("modifiers"),
             F.trim("rendering_npi").alias("npi"),
-            F.explode(F.array(*slots)).alias("e"),  # a generator, compiled: no lambda per row
+            # Empty slots are nulls, dropped before the explode multiplies the line.
+            F.explode(F.array_compact(F.array(*slots))).alias("e"),
         )
-        .filter((F.col("e.code") != "") & F.col("e.code").isNotNull())
+        .withColumn("code", normalize_code(F.col("e.code")))
+        .filter(F.col("code") != "")
         .select(
             "member_id",
             "e.event_date",
             F.lit("medical_claim").alias("source"),
             "e.namespace",
-            "e.code",
+            "code",
             "e.level",
             "claim_id",
             "claim_type",
