@@ -14,9 +14,7 @@ identity `raw = silver + rejected` is checked per table and returned for the log
 
 from __future__ import annotations
 
-import functools
 import logging
-import operator
 from collections.abc import Mapping, Sequence
 
 from pyspark import StorageLevel
@@ -153,21 +151,11 @@ def _digest(columns: Sequence[str]) -> Column:
     hash alone skips nulls): equal for equal rows; for different rows a collision has a
     chance of about 2^-96, so duplicates and conflicts are found without sorting or
     comparing whole rows."""
-    nulls = _null_masks(columns)
+    nulls = F.concat(*[F.when(F.col(c).isNull(), "1").otherwise("0") for c in columns])
     return F.struct(
-        F.xxhash64(*nulls, *columns).alias(DIGEST_FIELDS[0]),
-        F.hash(*nulls, *columns).alias(DIGEST_FIELDS[1]),
+        F.xxhash64(nulls, *columns).alias(DIGEST_FIELDS[0]),
+        F.hash(nulls, *columns).alias(DIGEST_FIELDS[1]),
     )
-
-
-def _null_masks(columns: Sequence[str]) -> list[Column]:
-    """Which columns are null, as bits of BIGINTs (62 columns each): integer arithmetic,
-    compiled, where a string of '0'/'1' per row cost 3x the hashes themselves."""
-    bits = [
-        F.when(F.col(c).isNull(), F.lit(1 << (i % 62))).otherwise(F.lit(0)).cast("long")
-        for i, c in enumerate(columns)
-    ]
-    return [functools.reduce(operator.add, bits[i : i + 62]) for i in range(0, len(bits), 62)]
 
 
 def input_tables(ctx: RunContext) -> list[Table]:
