@@ -1,13 +1,15 @@
-"""BISG in Spark against surgeo, the reference implementation (docs/methodology.md).
+"""BISG and BIFSG in Spark against surgeo, the reference implementation (docs/methodology.md).
 
-Samples of 10,000 members are drawn (seeded numpy) from the Census tables
-themselves, plus unknown surnames and geographies; surgeo computes its answer
-independently in pandas. Where surgeo has no answer (NaN: unknown surname or
-geography) the fallbacks are checked against values computed here by hand.
+Samples of 10,000 members are drawn (seeded numpy) from the Census and first-name
+tables themselves, plus unknown names and geographies; surgeo computes its answer
+independently in pandas. Where surgeo has no answer (NaN: unknown surname, first
+name or geography) the fallbacks are checked against surgeo's BISG or against
+values computed here by hand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -18,7 +20,7 @@ import surgeo
 from p4e.config import load_settings
 from p4e.config.dimension import CENSUS_RACES
 from p4e.demographics import census_race_probabilities
-from p4e.demographics.names import normalize_surname
+from p4e.demographics.names import normalize_name
 
 DATA = os.path.join(os.path.dirname(surgeo.__file__), "data")
 N = 10_000
@@ -45,8 +47,15 @@ def _csv(file: str, **kw) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def bisg(base_config):
-    return load_settings(base_config).dimension.bisg
+def bifsg(base_config):
+    spec = load_settings(base_config).dimension.bisg
+    assert spec.model == "bifsg"  # the shipped default
+    return spec
+
+
+@pytest.fixture(scope="module")
+def bisg(bifsg):
+    return dataclasses.replace(bifsg, model="bisg")
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +125,10 @@ def ours(spark, bisg, samples) -> pd.DataFrame:
     df = spark.createDataFrame(
         members, "member_id STRING, surname STRING, zip STRING, tract STRING"
     )
-    return census_race_probabilities(spark, df, bisg).toPandas().set_index("member_id")
+    out = census_race_probabilities(spark, df, bisg).toPandas().set_index("member_id")
+    assert (out["imputation_model"].dropna() == "bisg").all()
+    assert out["imputation_model"].isna().eq(out["basis"] == "none").all()
+    return out
 
 
 def _compare(ours: pd.DataFrame, reference: pd.DataFrame, members: pd.DataFrame, basis: str):
@@ -228,8 +240,114 @@ def test_surname_normalisation_matches_surgeo(spark):
     expected = surgeo.SurnameModel()._normalize_names(pd.Series(raw, dtype=object)).tolist()
     df = spark.createDataFrame([(i, s) for i, s in enumerate(raw)], "i INT, surname STRING")
     got = [
-        r["name"]
-        for r in df.select(normalize_surname("surname").alias("name")).orderBy("i").collect()
+        r["name"] for r in df.select(normalize_name("surname").alias("name")).orderBy("i").collect()
     ]
     assert got == expected
     assert got[0] == "OBRIEN"
+
+
+def _raw_first_names(rng: np.random.Generator, n: int) -> list[str | None]:
+    """First names from the first-name list as typed, about 5% unknown and 3% missing."""
+    names = rng.choice(_csv("prob_first_name_given_race_harvard.csv")["name"].to_numpy(), size=n)
+    out: list[str | None] = []
+    for name in names:
+        roll = rng.random()
+        if roll < 0.03:
+            out.append(None)
+        elif roll < 0.08:
+            out.append("Zq" + "".join(rng.choice(list("bcdfgkz"), size=5)))  # not on the list
+        elif roll < 0.4:
+            out.append(name.title() + str(rng.choice(["", " ", ".", " Jr"])))
+        else:
+            out.append(str(name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def bifsg_sample(surnames) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(20241201)
+    members = _zcta_sample(surnames).assign(
+        member_id=[f"F{i:05d}" for i in range(N)], first_name=_raw_first_names(rng, N)
+    )
+    df = members.astype(object).where(members.notna(), None)
+    return members, df
+
+
+@pytest.fixture(scope="module")
+def ours_bifsg(spark, bifsg, bifsg_sample) -> pd.DataFrame:
+    schema = "member_id STRING, surname STRING, zip STRING, tract STRING, first_name STRING"
+    df = spark.createDataFrame(
+        bifsg_sample[1][["member_id", "surname", "zip", "tract", "first_name"]], schema
+    )
+    return census_race_probabilities(spark, df, bifsg).toPandas().set_index("member_id")
+
+
+@pytest.fixture(scope="module")
+def surgeo_bifsg(bifsg_sample) -> pd.DataFrame:
+    members = bifsg_sample[0]
+    reference = surgeo.BIFSGModel().get_probabilities(
+        members["first_name"], members["surname"], members["zip"]
+    )
+    return reference[list(CENSUS_RACES)].set_axis(members["member_id"])
+
+
+def test_bifsg_matches_surgeo_where_every_input_matches(ours_bifsg, bifsg_sample, surgeo_bifsg):
+    members, ref = bifsg_sample[0], surgeo_bifsg
+    answered = ref.notna().all(axis=1).to_numpy()
+    assert 0.8 * N < answered.sum() < 0.92 * N  # the fallbacks are exercised
+    ids = members["member_id"][answered]
+    got = ours_bifsg.loc[ids, [f"q_{r}" for r in CENSUS_RACES]].to_numpy()
+    assert np.abs(got - ref.to_numpy()[answered]).max() < 1e-6
+    assert (ours_bifsg.loc[ids, "basis"] == "first_name+surname+zcta").all()
+    assert (ours_bifsg.loc[ids, "imputation_model"] == "bifsg").all()
+
+
+def test_bifsg_falls_back_to_surgeos_bisg_without_a_listed_first_name(
+    ours_bifsg, bifsg_sample, surgeo_bifsg
+):
+    members = bifsg_sample[0]
+    first = normalised_first_names(members["first_name"])
+    listed = first.isin(_csv("prob_first_name_given_race_harvard.csv")["name"]).to_numpy()
+    without = members[~listed].reset_index(drop=True)
+    assert (without["first_name"].isna()).sum() > 200 and len(without) > 600
+    reference = surgeo.SurgeoModel().get_probabilities(without["surname"], without["zip"])
+    ref = reference[list(CENSUS_RACES)].set_axis(without["member_id"])
+    answered = ref.notna().all(axis=1).to_numpy()
+    ids = without["member_id"][answered]
+    got = ours_bifsg.loc[ids, [f"q_{r}" for r in CENSUS_RACES]].to_numpy()
+    assert answered.sum() > 500
+    assert np.abs(got - ref.to_numpy()[answered]).max() < 1e-6
+    assert (ours_bifsg.loc[ids, "imputation_model"] == "bisg").all()
+    # a listed first name falls back only where its product is 0 for every race (surgeo: NaN)
+    fell_back = ours_bifsg.loc[members["member_id"], "imputation_model"].eq("bisg").to_numpy()
+    assert surgeo_bifsg.isna().any(axis=1).to_numpy()[listed & fell_back].all()
+
+
+def normalised_first_names(names: pd.Series) -> pd.Series:
+    return surgeo.BIFSGModel()._normalize_names(names.reset_index(drop=True))
+
+
+def test_bifsg_fallbacks_by_hand(spark, bifsg, surnames):
+    """A first name alone is evidence; BIFSG without a surname uses the national prior."""
+    first = _csv("prob_first_name_given_race_harvard.csv").set_index("name")
+    zcta = _csv("prob_zcta_given_race_2010.csv", dtype={"zcta5": str}).set_index("zcta5")
+    f = first.loc["MARIA", list(CENSUS_RACES)].to_numpy(float)
+    z = zcta.loc["63144", list(CENSUS_RACES)].to_numpy(float)
+    smith = surnames.set_index("name").loc["SMITH", list(CENSUS_RACES)].to_numpy(float)
+    prior = np.array([bifsg.national_prior[r] for r in CENSUS_RACES])
+    cases = {
+        "first_only": (("Maria", "Qxzzkq", None), "first_name", "bifsg", prior * f),
+        "first_zip": (("maria", None, "63144"), "first_name+zcta", "bifsg", prior * f * z),
+        "first_surname": (("MARIA", "Smith", "00000"), "first_name+surname", "bifsg", smith * f),
+        "no_first": ((None, "Smith", "63144"), "surname+zcta", "bisg", smith * z),
+        "nothing": (("Zqxx", None, None), "none", None, prior),
+    }
+    rows = [(m, s, z_, None, fn) for m, ((fn, s, z_), *_) in cases.items()]
+    schema = "member_id STRING, surname STRING, zip STRING, tract STRING, first_name STRING"
+    got = census_race_probabilities(spark, spark.createDataFrame(rows, schema), bifsg)
+    out = got.toPandas().set_index("member_id")
+    for member, (_, basis, model, weights) in cases.items():
+        assert out.loc[member, "basis"] == basis, member
+        assert (out.loc[member, "imputation_model"] or None) == model, member
+        probs = out.loc[member, [f"q_{r}" for r in CENSUS_RACES]].to_numpy(float)
+        np.testing.assert_allclose(probs, weights / weights.sum(), rtol=0, atol=1e-12)

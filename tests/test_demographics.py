@@ -94,8 +94,10 @@ EXPECTED = {
 
 
 def _members(spark, rows=MEMBERS):
-    """silver/members rows (as the membership step derives them from eligibility)."""
-    full = [(m, D(1970, 1, 1), "F", "Ann", s, z, None, None) for m, s, z in rows]
+    """silver/members rows (as the membership step derives them from eligibility).
+
+    No first names, so imputation is BISG (BIFSG is tested in test_bisg.py)."""
+    full = [(m, D(1970, 1, 1), "F", None, s, z, None, None) for m, s, z in rows]
     return spark.createDataFrame(full, SILVER_MEMBERS.schema())
 
 
@@ -133,11 +135,12 @@ def race(base_config):
 def demographics(spark, race) -> pd.DataFrame:
     df = member_demographics(spark, _members(spark), _answers(spark), race, YEARS)
     assert df.columns == [
-        "member_id", "year", "dimension", "category", "source", "answer_source", *RACE_COLUMNS
+        "member_id", "year", "dimension", "category", "source", "answer_source",
+        "imputation_model", *RACE_COLUMNS
     ]  # fmt: skip
     assert [f.dataType.simpleString() for f in df.schema.fields] == ["string", "int"] + [
         "string"
-    ] * 4 + ["double"] * 8
+    ] * 5 + ["double"] * 8
     return df.toPandas().set_index(["member_id", "year"]).sort_index()
 
 
@@ -169,6 +172,12 @@ def test_imputed_declined_and_unknown_probabilities(demographics, race):
             got = demographics.loc[(member, year), RACE_COLUMNS].to_numpy(float)
             np.testing.assert_allclose(got, probs, rtol=0, atol=1e-12)
     assert demographics.loc[("I", 2022), "p_nhpi"] == 0.0  # BISG cannot tell NHPI from Asian
+
+
+def test_imputation_model_is_recorded_where_probabilities_are_imputed(demographics):
+    imputed = demographics["source"].isin(["imputed", "declined"])
+    assert (demographics.loc[imputed, "imputation_model"] == "bisg").all()
+    assert demographics.loc[~imputed, "imputation_model"].isna().all()
 
 
 def _write_inputs(ctx: RunContext, members, records, table: str, attribution_rows):
@@ -283,7 +292,10 @@ def test_second_dimension_flows_through_without_code_change(spark, cfg, tmp_path
 
     demo = ctx.read(MEMBER_DEMOGRAPHICS).toPandas().set_index("member_id")
     cols = ["p_english", "p_spanish", "p_chinese", "p_other_language"]
-    assert list(demo.columns) == ["year", "dimension", "category", "source", "answer_source", *cols]
+    assert list(demo.columns) == [
+        "year", "dimension", "category", "source", "answer_source", "imputation_model", *cols
+    ]  # fmt: skip
+    assert demo["imputation_model"].isna().all()  # the dimension has no imputation
     assert demo.loc["A", ["source", "category"]].tolist() == ["provider_reported", "english"]
     assert demo.loc["A", cols].tolist() == [1.0, 0.0, 0.0, 0.0]
     assert demo.loc["B", ["source", "category"]].tolist() == ["declined", "DECLINED"]

@@ -81,8 +81,13 @@ def test_malformed_zip_is_flagged_and_the_member_imputed_from_surname(spark, set
         r["member_id"]: r["basis"]
         for r in bisg_probabilities(spark, people, race.bisg, race.codes).collect()
     }
-    # ZIP+4 is read by its first five digits
-    assert basis == {"M1": "surname+zcta", "M2": "surname", "M3": "surname", "M4": "surname+zcta"}
+    # ZIP+4 is read by its first five digits; ANN is on the first-name list (BIFSG)
+    assert basis == {
+        "M1": "first_name+surname+zcta",
+        "M2": "first_name+surname",
+        "M3": "first_name+surname",
+        "M4": "first_name+surname+zcta",
+    }
 
 
 def test_step_refuses_unvalidated_answers(spark, cfg):

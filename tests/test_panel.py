@@ -30,7 +30,7 @@ def test_profiles_follow_each_member_across_the_years_of_their_group(spark):
         _mm("e", "G1", "N", 2021, True, True), _mm("e", "G1", "M", 2021, True, True),
     ]  # fmt: skip
     demo = [
-        (m, year, "race_ethnicity", None, "imputed", None, pw, 1 - pw)
+        (m, year, "race_ethnicity", None, "imputed", None, "bisg", pw, 1 - pw)
         for m, pw in (("a", 1.0), ("b", 0.25), ("c", 0.5), ("d", 0.0), ("e", 0.0))
         for year in (2022, 2023)
     ]
@@ -97,7 +97,9 @@ def test_the_panel_bootstrap_agrees_with_a_naive_member_panel_resample():
     rng = np.random.default_rng(5)
     probs, outcomes = _members(rng)
     replicates = 3000
-    panel = panel_rates(_table(probs, outcomes), CATEGORIES, 2, 3, replicates, generator(1, "p", 1))
+    panel = panel_rates(
+        _table(probs, outcomes), CATEGORIES, 2, 3, replicates, generator(1, "p", 1)
+    )["weighted"]
     naive = _naive(probs, outcomes, replicates, np.random.default_rng(9))
     ours = panel.rates_rep[..., :2]
     focus = Focus(0, (1,), (1.0,))

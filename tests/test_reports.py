@@ -19,7 +19,8 @@ from p4e.config import load_settings
 from p4e.context import RunContext
 from p4e.reports import dictionary
 from p4e.reports.dictionary import UndocumentedColumns, render_dictionary
-from p4e.reports.labels import Labels
+from p4e.reports.labels import Labels, corrected_figures
+from p4e.reports.page import corrected_note
 from p4e.reports.public import public_data, render_public
 from p4e.stats.suppression import suppression
 from p4e.tables.vocabulary import ALL_GROUPS
@@ -262,3 +263,28 @@ def test_a_real_browser_renders_the_report_with_its_charts_and_no_errors(reports
         [*common, f"--screenshot={shot}", page], capture_output=True, timeout=120, check=True
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_corrected_gap_is_shown_where_it_differs_beyond_the_half_width():
+    row = {"gap": 0.10, "ci_low": 0.06, "ci_high": 0.14}
+    assert corrected_figures({**row, "gap_corrected": 0.139}) is None  # within the half-width
+    shown = corrected_figures(
+        {**row, "gap_corrected": 0.141, "ci_low_corrected": 0.1, "ci_high_corrected": 0.18}
+    )
+    assert shown == {"gap": 0.141, "ci_low": 0.1, "ci_high": 0.18}
+    assert corrected_figures({**row, "gap_corrected": None}) is None
+    note = corrected_note(row, shown, "95%")
+    assert "+14.1 points (95% CI [+10.0, +18.0]), against +10.0 as published" in note
+
+
+def test_public_report_notes_the_corrected_gap_exactly_where_gold_says(reports):
+    cfg, store, root = reports
+    gaps = _gold(store, cfg, "equity_gaps", group_id=ALL_GROUPS, level="summary")
+    assert any(g["gap_corrected"] != g["gap"] for g in gaps if g["gap"] is not None)
+    for year in [int(y) for y in cfg["years"]]:
+        expected = {g["measure_id"] for g in gaps if g["year"] == year and corrected_figures(g)}
+        html = (root / str(year) / f"equity_report_{year}.html").read_text()
+        data = embedded(html)
+        noted = {m["id"] for m in data["measures"] if m["years"][-1]["equity_gap_corrected"]}
+        assert noted == expected
+        assert html.count("Bias-corrected equity gap") == len(expected)

@@ -361,3 +361,35 @@ def test_format_table_prints_one_line_per_row(settled):
     lines = text.splitlines()
     assert len(lines) == 4 and lines[0].startswith("contract")
     assert "reduction_not_significant" in lines[1] and "20,000.00" in lines[3]
+
+
+def test_rows_record_both_estimators_closures(settled):
+    """Every member reported: the corrected rates are the weighted ones, so are closures."""
+    rows = [r for k, r in settled.by.items() if k[1] == "measure"]
+    assert {r["estimator"] for r in rows} == {"weighted"}
+    for r in rows:
+        assert r["closure_weighted"] == r["closure"]
+        if r["closure"] is not None:
+            assert r["closure_corrected"] == pytest.approx(r["closure"], abs=1e-9)
+        assert r["is_estimator_sensitive"] == (r["tier"] != r["tier_other_estimator"])
+        assert not r["is_estimator_sensitive"]
+
+
+def test_switching_the_estimator_needs_a_baseline_rebuild(spark, settled, tmp_path):
+    ctx = settled.ctx
+    shutil.copytree(ctx.settings.config.lakehouse, tmp_path / "lakehouse")
+    switched = dataclasses.replace(
+        ctx.settings,
+        config=ctx.settings.config.with_overrides(lakehouse=str(tmp_path / "lakehouse")),
+        stats=dataclasses.replace(ctx.settings.stats, estimator="corrected"),
+    )
+    again = RunContext.create(spark, switched, "switched")
+    with pytest.raises(P4eError, match=r"frozen with the weighted estimator.*--rebuild"):
+        settle(again, contract_ids=["CA"], years=[2023])
+    baseline_step(again, contract_ids=["CA"], rebuild=True, reason="pay on the corrected rates")
+    frozen = again.read(CONTRACT_BASELINES).filter(F.col("contract_id") == "CA").collect()
+    assert {r["estimator"] for r in frozen} == {"corrected"}
+    settle(again, contract_ids=["CA"], years=[2023])
+    row = measure_row(again, "CA")
+    assert row["estimator"] == "corrected" and row["closure"] == row["closure_corrected"]
+    assert row["closure_weighted"] == pytest.approx(row["closure"], abs=1e-9)

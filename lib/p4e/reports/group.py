@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from p4e.reports.labels import Labels, gap_figures, rounded
-from p4e.reports.page import Html, completeness_table, page, pct, points, table
+from p4e.reports.labels import Labels, corrected_figures, gap_figures, rounded
+from p4e.reports.page import Html, completeness_table, corrected_note, page, pct, points, table
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
 from p4e.settlement.report import LEVEL_ORDER
 from p4e.tables.vocabulary import COMPLETENESS_SOURCES as SOURCES
@@ -57,6 +57,14 @@ def group_data(
             continue
         elig = next((e for e in eligibility if e["measure_id"] == measure), None)
         settled = next((s for s in settlements if s["measure_id"] == measure), None)
+        summary = next(
+            (
+                g for g in gaps
+                if g["measure_id"] == measure and g["level"] == SUMMARY_LEVEL
+                and g["year"] == year
+            ),
+            None,
+        )  # fmt: skip
         baseline_years = list((elig or settled or {}).get("baseline_years") or [])
         measures.append(
             {
@@ -73,6 +81,7 @@ def group_data(
                     and g["year"] <= year
                 ],
                 "baseline": _baseline(elig),
+                "corrected": corrected_figures(summary) if summary else None,
             }
         )
     return {
@@ -254,10 +263,13 @@ def _measure_section(m: Mapping[str, Any], year: int, ci: str) -> list[str]:
             "<p class='note'>No equity gap in any year: the reference and at least one "
             "focus subgroup need enough members to be scored.</p>"
         )
+    current = next((t for t in m["trend"] if t["year"] == year), None)
+    note = corrected_note(current, m["corrected"], ci) if current and m["corrected"] else ""
     return [
         f"<h2>{escape(m['name'])} {badge}</h2>",
         "".join(f"<p class='note'>{escape(d)}</p>" for d in detail),
         "<div class='charts'>" + "".join(charts) + "</div>",
+        note,
     ]
 
 

@@ -58,3 +58,13 @@ def rounded(value: float | None) -> float | None:
 def gap_figures(gap: float | None, low: float | None, high: float | None) -> dict[str, Any]:
     """A gap and its CI bounds, rounded, under the keys the reports' data use."""
     return {"gap": rounded(gap), "ci_low": rounded(low), "ci_high": rounded(high)}
+
+
+def corrected_figures(row: Any) -> dict[str, Any] | None:
+    """The corrected equity gap of a summary row and its CI, where it differs from the
+    weighted gap by more than the weighted CI's half-width; None elsewhere."""
+    gap, low, high = row["gap"], row["ci_low"], row["ci_high"]
+    corrected = row.get("gap_corrected")
+    if None in (gap, low, high, corrected) or abs(corrected - gap) <= (high - low) / 2:
+        return None
+    return gap_figures(corrected, row.get("ci_low_corrected"), row.get("ci_high_corrected"))

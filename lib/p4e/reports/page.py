@@ -88,3 +88,15 @@ def interval(
 ) -> str:
     """'[low, high]' in the given format, '' when either bound is missing."""
     return "" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def corrected_note(weighted: Mapping[str, Any], corrected: Mapping[str, Any], ci: str) -> str:
+    """The sentence shown where the corrected equity gap differs from the weighted one."""
+    return (
+        f"<p class='note'>Bias-corrected equity gap: {points(corrected['gap'])} points "
+        f"({ci} CI {interval(corrected['ci_low'], corrected['ci_high'], points)}), against "
+        f"{points(weighted['gap'])} as published. The published gap counts members whose race "
+        "is imputed by their probabilities, which tends to make gaps look smaller than they "
+        "are; here the two differ by more than the published interval's half-width, so read "
+        "the published gap with that in mind.</p>"
+    )

@@ -13,8 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from p4e.reports.labels import Labels, gap_figures, rounded
-from p4e.reports.page import Html, completeness_table, interval, page, pct, points, table
+from p4e.reports.labels import Labels, corrected_figures, gap_figures, rounded
+from p4e.reports.page import (
+    Html,
+    completeness_table,
+    corrected_note,
+    interval,
+    page,
+    pct,
+    points,
+    table,
+)
 from p4e.reports.svg import Dot, GapPoint, dot_plot, gap_trend
 from p4e.tables.vocabulary import ALL_SUBGROUP, SUBGROUP_LEVEL, SUMMARY_LEVEL
 from p4e.tables.vocabulary import COMPLETENESS_SOURCES as SOURCES
@@ -87,6 +96,7 @@ def _measure_year(
         "all": _rate(total) if total and not total["is_suppressed"] else None,
         "subgroups": subgroups,
         "equity_gap": _gap(summary) if summary else None,
+        "equity_gap_corrected": corrected_figures(summary) if summary else None,
     }
 
 
@@ -150,6 +160,8 @@ def render_public(data: Mapping[str, Any]) -> str:
             + gap_trend(trend, title=f"Equity gap over the years (points, {ci} CI)")
             + "</div>"
         )
+        if latest["equity_gap_corrected"]:
+            body.append(corrected_note(latest["equity_gap"], latest["equity_gap_corrected"], ci))
         body.append(_rates_table(latest, ci))
     body.append("<h2>Data completeness</h2>")
     body.append(

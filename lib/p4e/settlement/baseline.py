@@ -29,7 +29,9 @@ from p4e.settlement.freeze import MeasureBaseline, freeze_measures, frozen
 from p4e.settlement.panels import Request, request_id, run_panels
 from p4e.settlement.terms import contract_settings
 from p4e.stats.eligibility import BaselineDecision
+from p4e.stats.panel import PanelRates
 from p4e.tables import CONTRACT_BASELINES, MEMBER_DEMOGRAPHICS, MEMBER_MEASURES
+from p4e.tables.vocabulary import WEIGHTED
 
 Baselines = dict[tuple[str, str, str], Frozen]  # (contract, group, measure) -> frozen
 
@@ -49,6 +51,7 @@ def frozen_baselines(
     if rebuild and not reason:
         raise P4eError("a baseline rebuild needs a reason (--reason), logged with the run")
     existing = _existing(ctx, contracts) if not rebuild else {}
+    _require_estimator(existing, ctx.settings.stats.estimator)
     missing = [c for c in contracts if c.contract_id not in {k[0] for k in existing}]
     if missing:
         _freeze(ctx, missing, reason)
@@ -79,6 +82,22 @@ def run(
     return {c.contract_id: sum(key[0] == c.contract_id for key in baselines) for c in chosen}
 
 
+def _require_estimator(existing: Mapping[tuple[str, str, str], Any], estimator: str) -> None:
+    """Refuse to settle on baselines another estimator froze (a silent change of basis).
+
+    Raises:
+        P4eError: naming the contract, both estimators and the rebuild command.
+    """
+    for (contract_id, _, _), row in sorted(existing.items()):
+        frozen_with = row.get("estimator") or WEIGHTED  # frozen before the choice existed
+        if frozen_with != estimator:
+            raise P4eError(
+                f"contract {contract_id}: its baselines were frozen with the {frozen_with} "
+                f"estimator but stats.estimator is {estimator!r}; set it back, or rebuild "
+                f'them: p4e baseline --contract {contract_id} --rebuild --reason "..."'
+            )
+
+
 def _existing(ctx: RunContext, contracts: Sequence[Contract]) -> dict[tuple[str, str, str], Any]:
     if not ctx.exists(CONTRACT_BASELINES):
         return {}
@@ -100,10 +119,10 @@ def _freeze(ctx: RunContext, contracts: Sequence[Contract], reason: str | None) 
             requests.append(Request(panel_id, group, years, max(years), stats.seed))
             by_panel[panel_id] = (contract, group)
 
-    def work(panel_id: str, rates: Any) -> list[dict[str, Any]]:
+    def work(panel_id: str, rates: Mapping[str, PanelRates]) -> list[dict[str, Any]]:
         contract, _ = by_panel[panel_id]
         measured = freeze_measures(
-            rates, measures, categories, contract, rules[contract.contract_id]
+            rates[stats.estimator], measures, categories, contract, rules[contract.contract_id]
         )
         return [_payload(b, categories) for b in measured]
 
@@ -201,6 +220,7 @@ def _row(
         "near_threshold": list(decision["near_threshold"]),
         "replicates": rules.decision_replicates,
         "seed": rules.seed,
+        "estimator": rules.estimator,
         "gap_replicates": [float(v) for v in payload["gap_replicates"]],
     }
     # The id names the frozen content, so a rerun on the same inputs freezes the same id.

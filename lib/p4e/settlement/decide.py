@@ -12,6 +12,7 @@ rounded on the driver (`p4e.settlement.rows`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -89,6 +90,42 @@ class PanelSpec:
 
 
 Row = dict[str, Any]
+
+
+def decide_estimators(
+    rates: Mapping[str, PanelRates],
+    spec: PanelSpec,
+    measures: Sequence[str],
+    categories: Sequence[str],
+) -> list[Row]:
+    """`decide` on the paying estimator's rates (stats.estimator), with the other
+    estimator's closure and tier beside each measure row. The other estimator keeps the
+    frozen focus and weights but settles against its own restated baseline gap (the
+    frozen gap is the paying estimator's)."""
+    paying, other = spec.rules.estimator, spec.rules.other_estimator
+    rows = decide(rates[paying], spec, measures, categories)
+    restated = {
+        m: dataclasses.replace(f, gap=None, gap_replicates=np.empty(0))
+        for m, f in spec.frozen.items()
+    }
+    alternative = decide(
+        rates[other], dataclasses.replace(spec, frozen=restated), measures, categories
+    )
+    by_measure = {row["measure_id"]: row for row in alternative}
+    for row in rows:
+        if row["measure_id"] is None:
+            continue
+        alt = by_measure[row["measure_id"]]
+        row.update(
+            {
+                "estimator": paying,
+                f"closure_{paying}": row.get("closure"),
+                f"closure_{other}": alt.get("closure"),
+                "tier_other_estimator": alt["tier"],
+                "is_estimator_sensitive": alt["tier"] != row["tier"],
+            }
+        )
+    return rows
 
 
 def decide(

@@ -42,7 +42,7 @@ def run_panels(
     member_measures: DataFrame,
     demographics: DataFrame,
     requests: Sequence[Request],
-    work: Callable[[str, PanelRates], list[dict[str, Any]]],
+    work: Callable[[str, Mapping[str, PanelRates]], list[dict[str, Any]]],
     *,
     measures: Sequence[str],
     categories: Sequence[str],
@@ -52,7 +52,8 @@ def run_panels(
     """`work(panel_id, rates)` on every request's panel, on the executors.
 
     Args:
-        work: turns one panel's rates into result rows (JSON-serialisable dicts).
+        work: turns one panel's rates (estimator -> rates) into result rows
+            (JSON-serialisable dicts).
 
     Returns:
         panel_id -> its result rows (panels without any member give no rows).
@@ -80,7 +81,10 @@ def run_panels(
         request = by_id[table.column("panel_id")[0].as_py()]
         rng = generator(request.seed, request.panel_id, request.vintage)
         rates = panel_rates(table, categories, n_measures, width, replicates, rng)
-        rows = work(request.panel_id, _window(rates, len(request.years)))
+        rows = work(
+            request.panel_id,
+            {name: _window(r, len(request.years)) for name, r in rates.items()},
+        )
         payload = [json.dumps(row, default=_plain) for row in rows]
         return pa.table({"panel_id": [request.panel_id] * len(rows), "payload": payload})
 

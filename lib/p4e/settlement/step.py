@@ -21,11 +21,12 @@ from p4e.context import RunContext
 from p4e.errors import ConfigError, P4eError
 from p4e.membership import spans
 from p4e.settlement.baseline import Baselines, frozen_baselines
-from p4e.settlement.decide import PanelSpec, decide
+from p4e.settlement.decide import PanelSpec, decide_estimators
 from p4e.settlement.exposure import member_months
 from p4e.settlement.panels import Request, by_measure, request_id, run_panels
 from p4e.settlement.rows import COLUMNS, GroupYear, group_year, settlement_rows
 from p4e.settlement.terms import contract_settings
+from p4e.stats.panel import PanelRates
 from p4e.tables import (
     CONTRACT_BASELINES,
     DATA_COMPLETENESS,
@@ -204,8 +205,8 @@ def _decide(
         window = (*contract.baseline_years, group_money.year)
         requests.append(Request(key, group_money.group_id, window, group_money.year, stats.seed))
 
-    def work(panel_id: str, rates: Any) -> list[dict[str, Any]]:
-        return decide(rates, specs[panel_id], measures, categories)
+    def work(panel_id: str, rates: Mapping[str, PanelRates]) -> list[dict[str, Any]]:
+        return decide_estimators(rates, specs[panel_id], measures, categories)
 
     demographics = ctx.read(MEMBER_DEMOGRAPHICS).filter(F.col("dimension") == stats.dimension)
     return run_panels(

@@ -1,7 +1,9 @@
 """The bootstrap's results of one (group, year) as long "cell" rows (Arrow).
 
 `estimate_group` resamples a group-year's profiles (`p4e.stats.resample`) and
-reduces the replicates to percentile CIs and SEs: one cell per rate, per focus
+reduces the replicates to percentile CIs and SEs, once for each estimator (the
+weighted one and the bias-corrected one of `p4e.stats.corrected`, from the same
+replicates; column `estimator`): one cell per rate, per focus
 subgroup gap and per summary equity gap; only the replicate equity gaps are kept
 replicate by replicate, and the replicate totals, which `plan_wide_cells` sums
 per year into the plan-wide group ALL_GROUPS (stratified by group, so the plan-wide
@@ -19,15 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from p4e.config.stats import StatsSettings
-from p4e.stats import gaps
+from p4e.stats import corrected, gaps
 from p4e.stats.profiles import OUTCOME_PREFIX, PROB_PREFIX
-from p4e.stats.resample import generator, interval, resample_totals, sort_profiles
-from p4e.tables.vocabulary import ALL_GROUPS, ALL_SUBGROUP
+from p4e.stats.resample import generator, interval, sort_profiles
+from p4e.tables.vocabulary import ALL_GROUPS, ALL_SUBGROUP, ESTIMATORS
 
 # (name, Spark type) of the cell rows the per-group function returns.
 CELLS_COLUMNS = (
     ("group_id", "string"),
     ("year", "int"),
+    ("estimator", "string"),  # weighted | corrected
     ("kind", "string"),  # rate | gap | summary | replicate | totals
     ("measure_id", "string"),
     ("subgroup", "string"),
@@ -107,25 +110,33 @@ def estimate_group(
     ).astype(np.int8)
     counts = table.column("n_members").to_numpy().astype(np.int64)
     probs, outcomes, counts = sort_profiles(probs.astype(np.float64), outcomes, counts)
-    n, k, n_rep, k_rep = resample_totals(
+    by_estimator = corrected.estimator_totals(
         probs, outcomes, counts, settings.replicates, generator(settings.seed, group_id, year)
     )
-    cells = estimate_cells(group_id, year, (n, k, n_rep, k_rep), measures, categories, settings)
-    totals = _Cells()
-    totals.add(
-        settings.replicates + 1,
-        group_id=group_id,
-        year=year,
-        kind="totals",
-        replicate=np.arange(-1, settings.replicates, dtype=np.int32),
-    )
-    totals_table = totals.table()
-    for name, observed, replicated in (("n_totals", n, n_rep), ("k_totals", k, k_rep)):
-        rows = np.concatenate([observed[None], replicated]).reshape(settings.replicates + 1, -1)
-        totals_table = totals_table.set_column(
-            CELLS_ARROW.get_field_index(name), name, _lists(rows)
+    parts = []
+    for estimator, (n, k, n_rep, k_rep) in by_estimator.items():
+        parts.append(
+            estimate_cells(
+                group_id, year, estimator, (n, k, n_rep, k_rep), measures, categories, settings
+            )
         )
-    return pa.concat_tables([cells, totals_table])
+        rows = _Cells()
+        rows.add(
+            settings.replicates + 1,
+            group_id=group_id,
+            year=year,
+            estimator=estimator,
+            kind="totals",
+            replicate=np.arange(-1, settings.replicates, dtype=np.int32),
+        )
+        totals_table = rows.table()
+        for name, observed, replicated in (("n_totals", n, n_rep), ("k_totals", k, k_rep)):
+            flat = np.concatenate([observed[None], replicated]).reshape(settings.replicates + 1, -1)
+            totals_table = totals_table.set_column(
+                CELLS_ARROW.get_field_index(name), name, _lists(flat)
+            )
+        parts.append(totals_table)
+    return pa.concat_tables(parts)
 
 
 def _lists(rows: np.ndarray) -> pa.ListArray:
@@ -143,23 +154,29 @@ def plan_wide_cells(
     within their (provider group, year): replicate b of ALL_GROUPS is the sum of replicate b
     of every group (UNATTRIBUTED included), each drawn from its own stream; its
     observed totals are the pooled ones. Groups are summed in group_id order, so the
-    result does not depend on row order.
+    result does not depend on row order. Each estimator is summed on its own: the
+    corrected plan-wide rate pools the groups' corrected totals (fitted per group).
     """
     is_totals = pc.equal(table.column("kind"), "totals")
-    rest = table.filter(pc.invert(is_totals))
-    totals = table.filter(is_totals).sort_by(
-        [("group_id", "ascending"), ("replicate", "ascending")]
-    )
-    if totals.num_rows == 0:
-        return rest
-    year = int(totals.column("year")[0].as_py())
+    parts = [table.filter(pc.invert(is_totals))]
+    all_totals = table.filter(is_totals)
     shape = (-1, settings.replicates + 1, len(measures), len(categories) + 1)
-    n = _values(totals.column("n_totals")).reshape(shape).sum(axis=0)
-    k = _values(totals.column("k_totals")).reshape(shape).sum(axis=0)
-    plan = estimate_cells(
-        ALL_GROUPS, year, (n[0], k[0], n[1:], k[1:]), measures, categories, settings
-    )
-    return pa.concat_tables([rest, plan])
+    for estimator in ESTIMATORS:
+        totals = all_totals.filter(pc.equal(all_totals.column("estimator"), estimator)).sort_by(
+            [("group_id", "ascending"), ("replicate", "ascending")]
+        )
+        if totals.num_rows == 0:
+            continue
+        year = int(totals.column("year")[0].as_py())
+        n = _values(totals.column("n_totals")).reshape(shape).sum(axis=0)
+        k = _values(totals.column("k_totals")).reshape(shape).sum(axis=0)
+        parts.append(
+            estimate_cells(
+                ALL_GROUPS, year, estimator, (n[0], k[0], n[1:], k[1:]), measures, categories,
+                settings,
+            )
+        )  # fmt: skip
+    return pa.concat_tables(parts)
 
 
 def _values(column: pa.ChunkedArray) -> np.ndarray:
@@ -169,14 +186,16 @@ def _values(column: pa.ChunkedArray) -> np.ndarray:
 def estimate_cells(
     group_id: str,
     year: int,
+    estimator: str,
     totals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     measures: Sequence[str],
     categories: Sequence[str],
     settings: StatsSettings,
 ) -> pa.Table:
-    """Cell rows of one (group, year) from its observed and replicate totals.
+    """Cell rows of one (group, year) and estimator from its observed and replicate totals.
 
     Args:
+        estimator: weighted | corrected, written to every row.
         totals: n, k of shape (M, S + 1) and n_rep, k_rep of shape (B, M, S + 1), as
             `resample_totals` returns them.
     """
@@ -190,7 +209,7 @@ def estimate_cells(
         else None
     )
     cells = _Cells()
-    common = {"group_id": group_id, "year": year}
+    common = {"group_id": group_id, "year": year, "estimator": estimator}
     for m, measure in enumerate(measures):
         present = n[m] > 0
         low, high, se = interval(rates_rep[:, m], settings.percentiles)

@@ -1,7 +1,8 @@
 """The gold tables shaped from the bootstrap's cell rows (`p4e.stats.cells`).
 
 Each transform conforms to its table's declaration in `p4e.tables.stats`, where
-every column's meaning is written.
+every column's meaning is written. The weighted estimator's cells fill the main
+columns; the corrected estimator's sit beside them (`*_corrected`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,29 @@ from pyspark.sql import functions as F
 from p4e.config.stats import StatsSettings
 from p4e.stats.suppression import suppression
 from p4e.tables import EQUITY_GAPS, GAP_REPLICATES, SUBGROUP_RATES
-from p4e.tables.vocabulary import ALL_SUBGROUP, SUBGROUP_LEVEL, SUMMARY_LEVEL
+from p4e.tables.vocabulary import (
+    ALL_SUBGROUP,
+    CORRECTED,
+    SUBGROUP_LEVEL,
+    SUMMARY_LEVEL,
+    WEIGHTED,
+)
+
+KEYS = ("group_id", "year", "kind", "measure_id")
 
 
-def _kind(cells: DataFrame, kind: str) -> DataFrame:
-    return cells.filter(F.col("kind") == kind)
+def _kind(cells: DataFrame, *kinds: str) -> DataFrame:
+    """The weighted cells of `kinds`, with the corrected cell's values beside each."""
+    picked = cells.filter(F.col("kind").isin(*kinds))
+    weighted = picked.filter(F.col("estimator") == WEIGHTED).alias("w")
+    other = picked.filter(F.col("estimator") == CORRECTED).alias("c")
+    same = [F.col(f"w.{key}") == F.col(f"c.{key}") for key in KEYS]
+    same += [F.col(f"w.{key}").eqNullSafe(F.col(f"c.{key}")) for key in ("subgroup", "replicate")]
+    beside = [
+        F.col(f"c.{name}").alias(f"{name}_corrected")
+        for name in ("n", "estimate", "ci_low", "ci_high", "se")
+    ]
+    return weighted.join(other, on=same, how="left").select("w.*", *beside)
 
 
 def subgroup_rates(cells: DataFrame, settings: StatsSettings) -> DataFrame:
@@ -39,6 +58,7 @@ def subgroup_rates(cells: DataFrame, settings: StatsSettings) -> DataFrame:
             "*",
             F.lit(settings.dimension).alias("dimension"),
             F.col("estimate").alias("rate"),
+            F.col("estimate_corrected").alias("rate_corrected"),
             (F.col("n") >= settings.min_scored).alias("is_scored"),
             F.lit(settings.replicates).cast("int").alias("replicates"),
         )
@@ -62,7 +82,7 @@ def equity_gaps(cells: DataFrame, settings: StatsSettings) -> DataFrame:
     )
     level = F.when(is_subgroup, F.lit(SUBGROUP_LEVEL)).otherwise(F.lit(SUMMARY_LEVEL))
     return EQUITY_GAPS.conform(
-        cells.filter(F.col("kind").isin("gap", "summary")).select(
+        _kind(cells, "gap", "summary").select(
             "group_id",
             "measure_id",
             "year",
@@ -83,6 +103,9 @@ def equity_gaps(cells: DataFrame, settings: StatsSettings) -> DataFrame:
             "ci_low",
             "ci_high",
             "se",
+            F.col("estimate_corrected").alias("gap_corrected"),
+            "ci_low_corrected",
+            "ci_high_corrected",
             F.when(is_subgroup, F.coalesce(scored_subgroup, F.lit(False)))
             .otherwise(F.col("estimate").isNotNull())
             .alias("is_scored"),
@@ -94,5 +117,9 @@ def equity_gaps(cells: DataFrame, settings: StatsSettings) -> DataFrame:
 def gap_replicates(cells: DataFrame) -> DataFrame:
     """gold/gap_replicates: the B replicate equity gaps of every scored (group, measure, year)."""
     return GAP_REPLICATES.conform(
-        _kind(cells, "replicate").withColumn("equity_gap", F.col("estimate"))
+        _kind(cells, "replicate").select(
+            "*",
+            F.col("estimate").alias("equity_gap"),
+            F.col("estimate_corrected").alias("equity_gap_corrected"),
+        )
     )

@@ -20,8 +20,9 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from p4e.stats.corrected import estimator_totals
 from p4e.stats.profiles import NOT_IN_POPULATION, NOT_NUMERATOR, NUMERATOR, PROB_PREFIX
-from p4e.stats.resample import resample_totals, sort_profiles
+from p4e.stats.resample import Totals, sort_profiles
 
 OUTCOMES = "outcomes"
 # The panels to build: one row each.
@@ -108,8 +109,9 @@ def panel_rates(
     width: int,
     replicates: int,
     rng: np.random.Generator,
-) -> PanelRates:
-    """Resample one panel's profiles (`panel_profiles` rows of one panel_id)."""
+) -> dict[str, PanelRates]:
+    """Resample one panel's profiles (`panel_profiles` rows of one panel_id): the rates
+    of each estimator (weighted, corrected), from the same replicates."""
     probs = np.column_stack([table.column(PROB_PREFIX + c).to_numpy() for c in categories]).astype(
         np.float64
     )
@@ -118,9 +120,14 @@ def panel_rates(
     )
     counts = table.column("n_members").to_numpy().astype(np.int64)
     probs, outcomes, counts = sort_profiles(probs, outcomes, counts)
-    n, k, n_rep, k_rep = resample_totals(probs, outcomes, counts, replicates, rng)
+    totals = estimator_totals(probs, outcomes, counts, replicates, rng)
     shape = (n_measures, width, len(categories) + 1)
+    return {name: _rates(t, shape) for name, t in totals.items()}
+
+
+def _rates(totals: Totals, shape: tuple[int, ...]) -> PanelRates:
+    n, k, n_rep, k_rep = totals
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = np.where(n > 0, k / n, np.nan).reshape(shape)
-        rates_rep = np.where(n_rep > 0, k_rep / n_rep, np.nan).reshape((replicates, *shape))
+        rates_rep = np.where(n_rep > 0, k_rep / n_rep, np.nan).reshape((len(n_rep), *shape))
     return PanelRates(n.reshape(shape), rates, rates_rep)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,21 +52,45 @@ def sort_profiles(
     return probs[order], outcomes[order], counts[order]
 
 
+class Totals(NamedTuple):
+    """Denominators and numerators per (outcome column, subgroup): observed n, k of shape
+    (M, W) and per replicate n_rep, k_rep of shape (B, M, W)."""
+
+    n: np.ndarray
+    k: np.ndarray
+    n_rep: np.ndarray
+    k_rep: np.ndarray
+
+
 def resample_totals(
     probs: np.ndarray,
     outcomes: np.ndarray,
     counts: np.ndarray,
     replicates: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Totals:
+    """The weighted totals of `resample_with_posterior`, without posterior weights."""
+    empty = np.zeros((len(counts), outcomes.shape[1], 0))
+    return resample_with_posterior(probs, outcomes, counts, replicates, rng, empty)[0]
+
+
+def resample_with_posterior(
+    probs: np.ndarray,
+    outcomes: np.ndarray,
+    counts: np.ndarray,
+    replicates: int,
+    rng: np.random.Generator,
+    posterior: np.ndarray,
+) -> tuple[Totals, Totals]:
     """Weighted denominators and numerators, observed and per bootstrap replicate.
 
     A replicate resamples the group-year's N members with replacement. A member in
     no measure's population adds nothing to any total, so only the draws landing on
-    the A members in some population are counted, per profile (`draw_counts`).
-    Profiles come sorted by `sort_profiles`: each outcome pattern is a run whose
-    weights are summed once per replicate (`counts[run] @ weights[run]`), then added
-    to the denominators (and numerators) of the measures the pattern is in.
+    the A members in some population are counted, per profile (`draw_counts`;
+    `sort_profiles` puts the inactive profiles first). A block of replicates' totals is
+    then one matrix product of its (replicates, profiles) counts with the (profiles,
+    outcome column x subgroup) weights inside each column's population, and one with
+    those inside its numerator: cost O(B x profiles x columns x subgroups), in BLAS.
 
     Args:
         probs: (J, S) subgroup probabilities of the J profiles, in `sort_profiles` order.
@@ -73,42 +98,42 @@ def resample_totals(
         counts: (J,) members per profile.
         replicates: B.
         rng: the group-year's random stream.
+        posterior: (J, M, P) weights per outcome column (`p4e.stats.corrected`, P = S),
+            summed over the same replicates.
 
     Returns:
-        n, k of shape (M, S + 1) and n_rep, k_rep of shape (B, M, S + 1); the last
-        subgroup column is ALL (weight 1 for every member).
+        The weighted totals, W = S + 1 (the last subgroup column is ALL, weight 1 for
+        every member), and the posterior-weighted totals (W = P).
     """
-    n_profiles = len(counts)
-    weights = np.hstack([probs, np.ones((n_profiles, 1))])
-    starts = np.flatnonzero(np.r_[True, np.any(outcomes[1:] != outcomes[:-1], axis=1)])
-    runs = list(zip(starts, [*starts[1:], n_profiles], strict=True))
-    patterns = outcomes[starts]
-    if not patterns[0].any():  # the inactive run: drawn as one remainder cell
-        runs, patterns = runs[1:], patterns[1:]
-    first = runs[0][0] if runs else n_profiles
-    in_population = (patterns >= 1).astype(np.float64)
-    in_numerator = (patterns == 2).astype(np.float64)
+    first = int(np.argmax(outcomes.any(axis=1))) if outcomes.any() else len(counts)
+    active = outcomes[first:, :, None]
+    weights = np.hstack([probs, np.ones((len(counts), 1))])[first:, None, :]
+    shapes = [(outcomes.shape[1], weights.shape[2])] * 2 + [posterior.shape[1:]] * 2
+    matrices = [
+        (values * mask).reshape(len(active), int(np.prod(shape)))
+        for values, shape in ((weights, shapes[0]), (posterior[first:], shapes[2]))
+        for mask in (active >= 1, active == 2)
+    ]
 
-    def totals(profile_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(R, J_active) profile counts -> n, k of shape (R, M, S + 1)."""
-        per_run = np.zeros((len(profile_counts), len(runs), weights.shape[1]))
-        for r, (a, b) in enumerate(runs):
-            per_run[:, r] = profile_counts[:, a - first : b - first] @ weights[a:b]
-        n = np.einsum("rps,pm->rms", per_run, in_population)
-        k = np.einsum("rps,pm->rms", per_run, in_numerator)
-        return n, k
+    def totals(profile_counts: np.ndarray) -> list[np.ndarray]:
+        """(R, J_active) profile counts -> n, k (R, M, S + 1) and posterior n, k (R, M, P)."""
+        return [
+            (profile_counts @ matrix).reshape(len(profile_counts), *shape)
+            for matrix, shape in zip(matrices, shapes, strict=True)
+        ]
 
     active_counts = counts[first:]
-    n_obs, k_obs = totals(active_counts[None, :].astype(np.float64))
+    observed = [t[0] for t in totals(active_counts[None, :].astype(np.float64))]
     n_members = int(counts.sum())
     block = max(1, min(replicates, BLOCK_ELEMENTS // max(int(active_counts.sum()), 1)))
-    n_rep = np.zeros((replicates, *n_obs.shape[1:]))
-    k_rep = np.zeros_like(n_rep)
+    replicated = [np.zeros((replicates, *t.shape)) for t in observed]
     for start in range(0, replicates, block):
-        size = min(block, replicates - start)
-        part = slice(start, start + size)
-        n_rep[part], k_rep[part] = totals(draw_counts(rng, size, n_members, active_counts))
-    return n_obs[0], k_obs[0], n_rep, k_rep
+        part = slice(start, start + min(block, replicates - start))
+        drawn = totals(draw_counts(rng, part.stop - part.start, n_members, active_counts))
+        for target, values in zip(replicated, drawn, strict=True):
+            target[part] = values
+    weighted = Totals(observed[0], observed[1], replicated[0], replicated[1])
+    return weighted, Totals(observed[2], observed[3], replicated[2], replicated[3])
 
 
 def draw_counts(

@@ -27,13 +27,19 @@ MEMBER_DEMOGRAPHICS = Table(
             "who gave the answer in force: self_reported | "
             "provider_reported (null when nothing was recorded)",
         ),
+        (
+            "imputation_model",
+            "STRING",
+            "bifsg | bisg: the model whose probabilities the member got (BIFSG where the "
+            "first name is on the first-name list); null when they are not imputed",
+        ),
     ),
     partition_by=("year",),
     family=Column(
         "p_*",
         "DOUBLE",
         "probability that the member's category is `{}` (1.0 on the reported category; "
-        "BISG probabilities when imputed)",
+        "BIFSG/BISG probabilities when imputed)",
     ),
 )
 

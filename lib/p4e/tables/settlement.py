@@ -62,6 +62,11 @@ CONTRACT_BASELINES = Table(
         *DECISION,
         ("replicates", "INT", "panel bootstrap replicates (stats.decision_replicates)"),
         ("seed", "BIGINT", "run seed of the replicates' stream"),
+        (
+            "estimator",
+            "STRING",
+            "weighted | corrected: the subgroup-rate estimator that froze it (stats.estimator)",
+        ),
         ("gap_replicates", "ARRAY<DOUBLE>", "the replicates of the baseline gap"),
         ("input_versions", "MAP<STRING,BIGINT>", "Delta version of every input read"),
         ("created_run_id", "STRING", "run that froze the baseline"),
@@ -122,6 +127,29 @@ SETTLEMENTS = Table(
             "max(0, baseline - performance gap - max(0, reference decline)), proportion",
         ),
         ("closure", "DOUBLE", "credited reduction / baseline gap in [0, 1]"),
+        ("estimator", "STRING", "weighted | corrected: the estimator the row pays on"),
+        (
+            "closure_weighted",
+            "DOUBLE",
+            "the closure with the weighted estimator (imputed members by their probabilities)",
+        ),
+        (
+            "closure_corrected",
+            "DOUBLE",
+            "the closure with the bias-corrected estimator (p4e.stats.corrected)",
+        ),
+        (
+            "tier_other_estimator",
+            "STRING",
+            "the rule that would settle with the other estimator: same focus and weights, "
+            "against its own restated baseline gap",
+        ),
+        (
+            "is_estimator_sensitive",
+            "BOOLEAN",
+            "tier and tier_other_estimator differ: the payment depends on how imputed "
+            "members are counted",
+        ),
         (
             "is_credit_significant",
             "BOOLEAN",

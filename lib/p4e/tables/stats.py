@@ -6,6 +6,11 @@ from p4e.tables.model import Table, columns
 
 GAP = "oriented gap (reference rate - focus rate for higher-is-better measures), proportion"
 CI_LOW, CI_HIGH = "lower bound of the bootstrap percentile CI", "upper bound of the same CI"
+CORRECTED = (
+    "bias-corrected (BIRDiE complete-pooling EM, p4e.stats.corrected: imputed members "
+    "counted by their subgroup posterior given the outcome)"
+)
+CORRECTED_CI = "bootstrap percentile CI of the corrected value (one-step linearised replicates)"
 
 SUBGROUP_RATES = Table(
     "gold",
@@ -30,6 +35,10 @@ SUBGROUP_RATES = Table(
         ("ci_low", "DOUBLE", CI_LOW),
         ("ci_high", "DOUBLE", CI_HIGH),
         ("se", "DOUBLE", "bootstrap standard error of the rate"),
+        ("n_corrected", "DOUBLE", "posterior denominator of the corrected rate, members"),
+        ("rate_corrected", "DOUBLE", f"{CORRECTED} rate, proportion"),
+        ("ci_low_corrected", "DOUBLE", f"lower bound of the {CORRECTED_CI}"),
+        ("ci_high_corrected", "DOUBLE", f"upper bound of the {CORRECTED_CI}"),
         (
             "is_suppressed",
             "BOOLEAN",
@@ -93,6 +102,14 @@ EQUITY_GAPS = Table(
         ("ci_high", "DOUBLE", CI_HIGH),
         ("se", "DOUBLE", "bootstrap standard error of the gap"),
         (
+            "gap_corrected",
+            "DOUBLE",
+            f"the gap (summary rows: the equity gap) from the {CORRECTED} rates, against "
+            "the reference they pick; null where that gap is undefined",
+        ),
+        ("ci_low_corrected", "DOUBLE", f"lower bound of the {CORRECTED_CI}"),
+        ("ci_high_corrected", "DOUBLE", f"upper bound of the {CORRECTED_CI}"),
+        (
             "is_scored",
             "BOOLEAN",
             "subgroup rows: focus and reference are both scored; summary rows: the gap is defined",
@@ -114,6 +131,11 @@ GAP_REPLICATES = Table(
         ("year", "INT", "measurement year"),
         ("replicate", "INT", "replicate number, 0 to B-1"),
         ("equity_gap", "DOUBLE", "summary equity gap of the replicate, proportion"),
+        (
+            "equity_gap_corrected",
+            "DOUBLE",
+            "the same from the corrected rates (one-step linearised replicate), proportion",
+        ),
     ),
     partition_by=("year",),
 )

@@ -8,6 +8,11 @@ ALL_GROUPS = "ALL_GROUPS"
 # subgroup: every member of the group (weight 1), beside the dimension's categories.
 ALL_SUBGROUP = "ALL"
 
+# stats.estimator: how imputed members count in subgroup rates (p4e.stats.corrected).
+WEIGHTED = "weighted"
+CORRECTED = "corrected"
+ESTIMATORS = (WEIGHTED, CORRECTED)
+
 # equity_gaps.level
 SUBGROUP_LEVEL = "subgroup"
 SUMMARY_LEVEL = "summary"
