@@ -122,12 +122,30 @@ class Nightly:
             self.process.wait()
 
 
+# Resolves delta-spark and hadoop-aws into the Ivy cache, so the children started at
+# once do not download the same jars into it concurrently (Ivy then fails to move one's
+# part file over the other's: "impossible to move part file to definitive one").
+RESOLVE_JARS = """
+from pyspark.sql import SparkSession
+from p4e.session import delta_spark_conf, object_store_conf
+conf = object_store_conf()
+conf = {**conf, **delta_spark_conf(conf)}
+SparkSession.builder.master("local[1]").config(map=conf).getOrCreate().stop()
+"""
+
+
+def resolve_jars() -> None:
+    """Fill the Ivy cache with every jar a child resolves, in one process, first."""
+    subprocess.run([sys.executable, "-c", RESOLVE_JARS], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def children(inputs, s3_server, sail_server, tmp_path_factory) -> Iterator[dict[str, Nightly]]:
     """Every child-process nightly: on an s3:// lakehouse and over Spark Connect on each
     storage engine, and on Sail where it is installed, started at once (the two Connect
     runs one after the other). Each waits mostly on its JVM, its server or the S3 server,
     so together they take little longer than the slowest."""
+    resolve_jars()
     runs: dict[str, Nightly] = {}
     for engine in ("spark", "rs"):
         folder = tmp_path_factory.mktemp(f"s3-{engine}")
